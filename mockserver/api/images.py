@@ -1,0 +1,3 @@
+"""``/v1/images/*`` (placeholder: filled in by the Images API work)."""
+
+ROUTES: list = []

@@ -1,0 +1,58 @@
+"""Request-field checks shared by the API fakes; each failure is OpenAI's 400 naming ``param``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import errors
+
+_MISSING = object()
+
+_EXPECT = {
+    str: "a string", bool: "a boolean", int: "an integer", float: "a number", list: "an array",
+    dict: "an object",
+}
+
+
+def _is(value: Any, typ: type) -> bool:
+    if typ is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if typ is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, typ)
+
+
+def required(body: dict[str, Any], name: str, typ: type, param: str | None = None) -> Any:
+    value = body.get(name, _MISSING)
+    if value is _MISSING or value is None:
+        raise errors.missing_param(param or name)
+    if not _is(value, typ):
+        raise errors.invalid_type(param or name, _EXPECT[typ], value)
+    return value
+
+
+def optional(body: dict[str, Any], name: str, typ: type, default: Any = None,
+             param: str | None = None) -> Any:
+    value = body.get(name, _MISSING)
+    if value is _MISSING or value is None:
+        return default
+    if not _is(value, typ):
+        raise errors.invalid_type(param or name, _EXPECT[typ], value)
+    return value
+
+
+def number_in(body: dict[str, Any], name: str, lo: float, hi: float, default: Any = None,
+              integer: bool = False) -> Any:
+    value = optional(body, name, int if integer else float, default)
+    if value is not None and value is not default and not (lo <= value <= hi):
+        raise errors.invalid_value(name, f"Invalid '{name}': expected a value between {lo:g} and "
+                                   f"{hi:g}, but got {value} instead.")
+    return value
+
+
+def one_of(body: dict[str, Any], name: str, allowed: tuple[str, ...], default: Any = None) -> Any:
+    value = optional(body, name, str, default)
+    if value is not None and value not in allowed:
+        quoted = ", ".join(f"'{a}'" for a in allowed)
+        raise errors.invalid_value(name, f"Invalid value: '{value}'. Supported values are: {quoted}.")
+    return value

@@ -1,0 +1,3 @@
+"""``/v1/responses`` (placeholder: filled in by the Responses API work)."""
+
+ROUTES: list = []

@@ -1,0 +1,1 @@
+"""Scenarios: the schema of a scenario file, loading and validation, faults, and the engine."""

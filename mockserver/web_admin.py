@@ -1,0 +1,45 @@
+"""The admin API under ``/_mock/``: health, scenarios, journal, reset, metrics."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from . import __version__
+
+
+def add_admin_routes(app: web.Application) -> None:
+    app.router.add_get("/_mock/health", health)
+    app.router.add_get("/_mock/journal", journal)
+    app.router.add_post("/_mock/reset", reset)
+    app.router.add_get("/_mock/scenarios", scenarios)
+
+
+async def health(request: web.Request) -> web.Response:
+    from .web_app import CONFIG, ENGINE
+
+    return web.json_response({"status": "ok", "version": __version__,
+                              "models": len(request.app[CONFIG].models),
+                              "scenarios": len(request.app[ENGINE].names())})
+
+
+async def journal(request: web.Request) -> web.Response:
+    from .web_app import JOURNAL
+
+    session = request.query.get("session")
+    return web.json_response([e.to_dict() for e in request.app[JOURNAL].entries(session)])
+
+
+async def reset(request: web.Request) -> web.Response:
+    from .web_app import ENGINE, JOURNAL
+
+    session = request.query.get("session")
+    request.app[JOURNAL].reset(session)
+    request.app[ENGINE].reset(session)
+    return web.json_response({"reset": True, "session": session})
+
+
+async def scenarios(request: web.Request) -> web.Response:
+    from .web_app import ENGINE
+
+    engine = request.app[ENGINE]
+    return web.json_response({"scenarios": [{"name": n} for n in engine.names()]})
