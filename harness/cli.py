@@ -1,21 +1,37 @@
-"""``harness``: the reference gateway, scenario repro, health checks, load runs."""
+"""``harness``: the reference gateway, scenario repro, health checks, load runs, the main job.
+
+Each subcommand lives in ``harness/commands/<name>.py`` with ``HELP``, ``add_arguments(parser)``
+and ``run(args) -> int``; this module only dispatches.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
+
+COMMANDS = ("gateway", "repro", "health", "telemetry", "load", "run")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="harness", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command", required=True)
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f"harness.commands.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"harness.commands.{name}":
+                raise
+            continue
+        sp = sub.add_parser(name, help=module.HELP, description=module.HELP)
+        module.add_arguments(sp)
+        sp.set_defaults(_run=module.run)
+    return p
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="harness")
-    sub = p.add_subparsers(dest="command", required=True)
-    sub.add_parser("version")
-    args = p.parse_args(argv)
-    if args.command == "version":
-        from . import __version__
-
-        print(__version__)
-    return 0
+    args = build_parser().parse_args(argv)
+    return int(args._run(args) or 0)
 
 
 if __name__ == "__main__":
