@@ -1,1 +1,134 @@
-"""pytest plugin (registered via the ``pytest11`` entry point): filled in by the scenario engine work."""
+"""pytest plugin for the mock OpenAI server (registered through the ``pytest11`` entry point).
+
+Installing the package is enough for a project's tests to get these fixtures:
+
+``mock_openai_server`` (session scope)
+    The mock, started in-process on a free 127.0.0.1 port with the scenario files found under
+    ``--mock-scenarios`` / the ``mock_scenarios`` ini option (default: ``./scenarios`` when it
+    exists).
+``mock_openai`` (function scope)
+    A handle bound to a fresh ``X-Mock-Session``, so attempt counters and the journal are this
+    test's own, even under pytest-xdist::
+
+        def test_retry_after(mock_openai):
+            client = mock_openai.client(scenario="chat-429-retry-after-ms")
+            client.chat.completions.create(model="gpt-4o-mini", messages=[...])
+            assert [e["retry_count"] for e in mock_openai.journal()] == [0, 1]
+
+``@pytest.mark.mock_scenario("name")`` selects the scenario a test's clients use by default.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mockserver.config import MockConfig
+from mockserver.web_app import ENGINE, JOURNAL
+from mockserver.web_runner import MockServer
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("mockopenai", "mock OpenAI server")
+    group.addoption("--mock-scenarios", action="append", default=None, metavar="PATH",
+                    help="scenario file or folder for the mock_openai fixtures (repeatable)")
+    group.addoption("--mock-time-scale", type=float, default=None, metavar="F",
+                    help="multiply every scenario wait by F (default 1.0)")
+    group.addoption("--mock-seed", type=int, default=None, metavar="N", help="the mock's seed")
+    parser.addini("mock_scenarios", "scenario files or folders for the mock", type="linelist", default=[])
+    parser.addini("mock_time_scale", "time scale of the mock's waits", default="1.0")
+    parser.addini("mock_seed", "the mock's seed", default="0")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "mock_scenario(name): the mock scenario this test's clients use")
+
+
+def _scenario_paths(config: pytest.Config) -> list[str]:
+    paths = config.getoption("--mock-scenarios") or []
+    if not paths:
+        root = Path(str(config.rootpath))
+        paths = [str(root / p) for p in config.getini("mock_scenarios")]
+    if not paths:
+        default = Path(str(config.rootpath)) / "scenarios"
+        paths = [str(default)] if default.is_dir() else []
+    return paths
+
+
+class MockOpenAI:
+    """One test's view of the mock: its session, clients bound to it, its journal."""
+
+    def __init__(self, server: MockServer, session: str, scenario: str | None = None) -> None:
+        self.server = server
+        self.session = session
+        self.scenario = scenario
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    @property
+    def base_url(self) -> str:
+        return self.server.base_url
+
+    def scenario_url(self, name: str) -> str:
+        """Base URL that selects ``name`` by path, for clients that can only set a base URL."""
+        return f"{self.server.url}/s/{name}/v1"
+
+    def headers(self, scenario: str | None = None) -> dict[str, str]:
+        headers = {"X-Mock-Session": self.session}
+        name = scenario or self.scenario
+        if name:
+            headers["X-Mock-Scenario"] = name
+        return headers
+
+    def _client_kwargs(self, scenario: str | None, kwargs: dict[str, Any]) -> dict[str, Any]:
+        extra = kwargs.pop("default_headers", None) or {}
+        kwargs.setdefault("api_key", "sk-mock")
+        kwargs.setdefault("base_url", self.base_url)
+        kwargs["default_headers"] = {**self.headers(scenario), **extra}
+        return kwargs
+
+    def client(self, scenario: str | None = None, **kwargs: Any):
+        """An ``openai.OpenAI`` bound to this test's session (and ``scenario``, if given)."""
+        import openai
+
+        return openai.OpenAI(**self._client_kwargs(scenario, kwargs))
+
+    def async_client(self, scenario: str | None = None, **kwargs: Any):
+        """An ``openai.AsyncOpenAI`` bound to this test's session (and ``scenario``, if given)."""
+        import openai
+
+        return openai.AsyncOpenAI(**self._client_kwargs(scenario, kwargs))
+
+    def journal(self) -> list[dict[str, Any]]:
+        """This session's journal entries, oldest first (same shape as ``GET /_mock/journal``)."""
+        return [e.to_dict() for e in self.server.app[JOURNAL].entries(self.session)]
+
+    def reset(self) -> None:
+        """Forget this session's journal and attempt counters."""
+        self.server.app[JOURNAL].reset(self.session)
+        self.server.call(self.server.app[ENGINE].reset, self.session)
+
+
+@pytest.fixture(scope="session")
+def mock_openai_server(pytestconfig: pytest.Config) -> Iterator[MockServer]:
+    scale = pytestconfig.getoption("--mock-time-scale") or float(pytestconfig.getini("mock_time_scale"))
+    seed = pytestconfig.getoption("--mock-seed")
+    seed = int(pytestconfig.getini("mock_seed")) if seed is None else seed
+    config = MockConfig(port=0, scenario_paths=_scenario_paths(pytestconfig), time_scale=scale, seed=seed)
+    with MockServer(config) as server:
+        yield server
+
+
+@pytest.fixture
+def mock_openai(mock_openai_server: MockServer, request: pytest.FixtureRequest) -> Iterator[MockOpenAI]:
+    marker = request.node.get_closest_marker("mock_scenario")
+    scenario = marker.args[0] if marker and marker.args else None
+    handle = MockOpenAI(mock_openai_server, session="pytest-" + uuid.uuid4().hex[:16], scenario=scenario)
+    yield handle
+    handle.reset()

@@ -32,7 +32,7 @@ ENGINE = web.AppKey("engine", ScenarioEngine)
 DELIVERY = web.AppKey("delivery", Delivery)
 STATE = web.AppKey("state", dict)  # per-resource stores (responses, background jobs, ...)
 
-CTX = "mock_ctx"
+CTX = web.RequestKey("mock_ctx", RequestContext)
 OPENAI_VERSION = "2020-10-01"
 
 

@@ -32,3 +32,5 @@ def client(mock_server, session_id) -> openai.OpenAI:
 def aclient(mock_server, session_id) -> openai.AsyncOpenAI:
     return openai.AsyncOpenAI(base_url=mock_server.base_url, api_key="sk-test",
                               default_headers={"X-Mock-Session": session_id}, max_retries=0)
+
+pytest_plugins = ["pytester"]
