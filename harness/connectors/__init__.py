@@ -1,0 +1,72 @@
+"""The reference connector stack (seeds 000, 001, 002).
+
+- image connectors with the three-tier fallback: :class:`OpenAITxt2ImgConnector`,
+  :class:`OpenAIImg2ImgConnector` (:mod:`.image_connectors`, tiers in :mod:`.image_tiers`);
+- image input normalisation: :func:`normalize_image_input` (:mod:`.image_input`);
+- the connector registry from a service-mapping file: :class:`ConnectorRegistry`;
+- the OpenAI-compatible health check: :func:`check_openai_compatible` (:mod:`.health`);
+- resilient streaming: :class:`ResilientStream`, :class:`StreamPool`,
+  :class:`StreamEventDebugger`, :class:`StreamMetrics`.
+"""
+
+from .backoff import Backoff
+from .health import HealthReport, StepVerdict, check_openai_compatible
+from .image_connectors import OpenAIImageConnector, OpenAIImg2ImgConnector, OpenAITxt2ImgConnector
+from .image_input import FetchLimits, ImageData, ImageInputError, normalize_image, normalize_image_input
+from .image_requests import ImageJob
+from .image_result import (
+    BACKGROUND_STREAM,
+    NO_PARTIAL_IMAGES,
+    NON_STREAM,
+    STREAM,
+    TIERS,
+    ImageGenerationError,
+    ImageResult,
+    PartialImage,
+    TierFailure,
+)
+from .registry import ConnectorNotFoundError, ConnectorRegistry, ServiceMappingError
+from .resilient_stream import Reconnect, ResilientStream, StreamGaveUp, StreamIncomplete, StreamRestarted
+from .settings import ConnectorSettings
+from .stream_debug import StreamDebugReport, StreamEventDebugger
+from .stream_metrics import MetricsSnapshot, StreamMetrics
+from .stream_pool import StreamPool
+
+__all__ = [
+    "BACKGROUND_STREAM",
+    "NON_STREAM",
+    "NO_PARTIAL_IMAGES",
+    "STREAM",
+    "TIERS",
+    "Backoff",
+    "ConnectorNotFoundError",
+    "ConnectorRegistry",
+    "ConnectorSettings",
+    "FetchLimits",
+    "HealthReport",
+    "ImageData",
+    "ImageGenerationError",
+    "ImageInputError",
+    "ImageJob",
+    "ImageResult",
+    "MetricsSnapshot",
+    "OpenAIImageConnector",
+    "OpenAIImg2ImgConnector",
+    "OpenAITxt2ImgConnector",
+    "PartialImage",
+    "Reconnect",
+    "ResilientStream",
+    "ServiceMappingError",
+    "StepVerdict",
+    "StreamDebugReport",
+    "StreamEventDebugger",
+    "StreamGaveUp",
+    "StreamIncomplete",
+    "StreamMetrics",
+    "StreamPool",
+    "StreamRestarted",
+    "TierFailure",
+    "check_openai_compatible",
+    "normalize_image",
+    "normalize_image_input",
+]
