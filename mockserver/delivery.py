@@ -1,7 +1,8 @@
 """Delivery: write a :class:`~mockserver.reply.Reply` to the socket, honouring its timing.
 
 The only module that turns a Reply into bytes on the wire. It records in the journal what
-went out and how it ended: complete, dropped, reset, truncated, hang, or client_gone.
+went out and how it ended: complete, stalled (complete after a stall), dropped, reset,
+truncated, hang, or client_gone (the client went away first).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
+from . import errors
 from . import reply as R
 from .clock import Clock
 from .context import RequestContext
@@ -39,12 +41,39 @@ def _abort(request: web.Request, reset: bool) -> None:
         transport.close()
 
 
+TIME_SCALE_HEADER = "X-Mock-Time-Scale"
+
+
+def request_clock(request: web.Request, clock: Clock) -> Clock:
+    """The server's clock, or one with the time scale the request asked for.
+
+    ``X-Mock-Time-Scale: 0.01`` shrinks this request's waits (TTFT, inter-token delays, stalls)
+    a hundredfold without touching other clients of the same server.
+    """
+    raw = request.headers.get(TIME_SCALE_HEADER)
+    if raw is None:
+        return clock
+    try:
+        scale = float(raw)
+    except ValueError:
+        scale = math.nan
+    if not math.isfinite(scale) or scale <= 0:
+        raise errors.ApiError(
+            400,
+            f"Invalid {TIME_SCALE_HEADER} header: expected a number > 0, got {raw!r}.",
+            param=TIME_SCALE_HEADER,
+            code="invalid_value",
+        )
+    return Clock(scale)
+
+
 class Delivery:
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
 
-    async def _wait(self, ms: float, resp: web.StreamResponse | None, reply: R.Reply,
-                    ctx: RequestContext) -> None:
+    async def _wait(
+        self, ms: float, resp: web.StreamResponse | None, reply: R.Reply, ctx: RequestContext, clock: Clock
+    ) -> None:
         """Wait ``ms`` scenario milliseconds, writing heartbeat comments when asked to."""
         if ms <= 0:
             return
@@ -52,20 +81,27 @@ class Delivery:
         if resp is None or not hb or hb <= 0:
             if math.isinf(ms):
                 await asyncio.Event().wait()
-            await self.clock.sleep(ms)
+            await clock.sleep(ms)
             return
         left = ms
         while left > hb:
-            await self.clock.sleep(hb)
+            await clock.sleep(hb)
             left -= hb
             await self._write(resp, encode_comment(reply.heartbeat_text), ctx, counted=False)
-        await self.clock.sleep(left)
+        await clock.sleep(left)
 
-    async def _write(self, resp: web.StreamResponse, data: bytes, ctx: RequestContext,
-                     counted: bool = True, content: bool = False, type_: str = "") -> None:
+    async def _write(
+        self,
+        resp: web.StreamResponse,
+        data: bytes,
+        ctx: RequestContext,
+        counted: bool = True,
+        content: bool = False,
+        type_: str = "",
+    ) -> None:
         await resp.write(data)
         entry = ctx.entry
-        now_ms = (self.clock.monotonic() - ctx.t0) * 1000.0
+        now_ms = (Clock.monotonic() - ctx.t0) * 1000.0
         if entry.first_byte_ms is None:
             entry.first_byte_ms = now_ms
         entry.last_byte_ms = now_ms
@@ -77,9 +113,11 @@ class Delivery:
             if content and entry.first_content_ms is None:
                 entry.first_content_ms = now_ms
 
-    async def deliver(self, request: web.Request, reply: R.Reply, ctx: RequestContext,
-                      base_headers: dict[str, str]) -> web.StreamResponse:
+    async def deliver(
+        self, request: web.Request, reply: R.Reply, ctx: RequestContext, base_headers: dict[str, str]
+    ) -> web.StreamResponse:
         entry = ctx.entry
+        clock = request_clock(request, self.clock)
         entry.status = reply.status
         entry.faults = list(reply.faults)
         headers = {**base_headers, **reply.headers}
@@ -87,16 +125,18 @@ class Delivery:
             if math.isinf(reply.delay_ms):
                 entry.ended = R.HANG
                 await asyncio.Event().wait()
-            await self.clock.sleep(reply.delay_ms)
+            await clock.sleep(reply.delay_ms)
             if reply.events is None:
                 return await self._deliver_body(request, reply, ctx, headers)
-            return await self._deliver_stream(request, reply, ctx, headers)
+            return await self._deliver_stream(request, reply, ctx, headers, clock)
         except (asyncio.CancelledError, ConnectionResetError):
-            entry.ended = CLIENT_GONE
+            if entry.ended != R.HANG:
+                entry.ended = CLIENT_GONE
             raise
 
-    async def _deliver_body(self, request: web.Request, reply: R.Reply, ctx: RequestContext,
-                            headers: dict[str, str]) -> web.StreamResponse:
+    async def _deliver_body(
+        self, request: web.Request, reply: R.Reply, ctx: RequestContext, headers: dict[str, str]
+    ) -> web.StreamResponse:
         body = reply.body
         if isinstance(body, (dict, list)):
             data = json.dumps(body, ensure_ascii=False).encode()
@@ -105,7 +145,8 @@ class Delivery:
         else:
             data = body or b""
         entry = ctx.entry
-        if reply.ending in (R.RESET, R.DROPPED, R.HANG) and not data:
+        if reply.ending in (R.RESET, R.DROPPED, R.HANG):
+            # no answer at all: the connection goes away (or stays silent) before the status line
             entry.ended = reply.ending
             if reply.ending == R.HANG:
                 await asyncio.Event().wait()
@@ -124,21 +165,24 @@ class Delivery:
         await resp.prepare(request)
         await self._write(resp, data, ctx, counted=False)
         await resp.write_eof()
-        entry.ended = R.COMPLETE
+        entry.ended = "stalled" if "stall" in reply.faults else R.COMPLETE
         return resp
 
-    async def _deliver_stream(self, request: web.Request, reply: R.Reply, ctx: RequestContext,
-                              headers: dict[str, str]) -> web.StreamResponse:
+    async def _deliver_stream(
+        self, request: web.Request, reply: R.Reply, ctx: RequestContext, headers: dict[str, str], clock: Clock
+    ) -> web.StreamResponse:
         entry = ctx.entry
         resp = web.StreamResponse(status=reply.status, headers=headers)
         resp.content_type = "text/event-stream"
         resp.charset = "utf-8"
         resp.enable_chunked_encoding()
         await resp.prepare(request)
-        entry.first_byte_ms = (self.clock.monotonic() - ctx.t0) * 1000.0
+        entry.first_byte_ms = (clock.monotonic() - ctx.t0) * 1000.0
         for ev in reply.events or ():
-            await self._wait(ev.delay_ms, resp, reply, ctx)
-            await self._write(resp, ev.encode(), ctx, content=ev.content, type_=ev.type)
+            await self._wait(ev.delay_ms, resp, reply, ctx, clock)
+            data = ev.encode()
+            if data:  # an empty frame is a pause (a fault's silence): nothing to write
+                await self._write(resp, data, ctx, content=ev.content, type_=ev.type)
         ending = reply.ending
         if ending == R.COMPLETE:
             await resp.write_eof()
@@ -148,7 +192,7 @@ class Delivery:
         if ending == R.HANG:
             # keep the connection open with nothing more to say, heartbeats aside
             while True:
-                await self._wait(reply.heartbeat_ms or 3_600_000, resp, reply, ctx)
+                await self._wait(reply.heartbeat_ms or 3_600_000, resp, reply, ctx, clock)
         _abort(request, reset=ending == R.RESET)
         return resp
 

@@ -12,17 +12,24 @@ def add_admin_routes(app: web.Application) -> None:
     app.router.add_get("/_mock/journal", journal)
     app.router.add_post("/_mock/reset", reset)
     app.router.add_get("/_mock/scenarios", scenarios)
+    app.router.add_get("/_mock/metrics", metrics)
 
 
 async def health(request: web.Request) -> web.Response:
     from .web_app import CONFIG, ENGINE
 
-    return web.json_response({"status": "ok", "version": __version__,
-                              "models": len(request.app[CONFIG].models),
-                              "scenarios": len(request.app[ENGINE].names())})
+    return web.json_response(
+        {
+            "status": "ok",
+            "version": __version__,
+            "models": len(request.app[CONFIG].models),
+            "scenarios": len(request.app[ENGINE].names()),
+        }
+    )
 
 
 async def journal(request: web.Request) -> web.Response:
+    """``GET /_mock/journal[?session=]``: entries oldest first."""
     from .web_app import JOURNAL
 
     session = request.query.get("session")
@@ -30,6 +37,7 @@ async def journal(request: web.Request) -> web.Response:
 
 
 async def reset(request: web.Request) -> web.Response:
+    """``POST /_mock/reset[?session=]``: forget journal entries, attempt counters and rate limits."""
     from .web_app import ENGINE, JOURNAL
 
     session = request.query.get("session")
@@ -39,7 +47,18 @@ async def reset(request: web.Request) -> web.Response:
 
 
 async def scenarios(request: web.Request) -> web.Response:
+    """``GET /_mock/scenarios``: name, description, reproduces, match and file of each."""
     from .web_app import ENGINE
 
     engine = request.app[ENGINE]
-    return web.json_response({"scenarios": [{"name": n} for n in engine.names()]})
+    return web.json_response({"default": engine.default, "scenarios": engine.summaries()})
+
+
+async def metrics(request: web.Request) -> web.Response:
+    """``GET /_mock/metrics``: Prometheus text (requests, faults fired, stream endings, TTFT)."""
+    from .web_app import JOURNAL
+
+    text = request.app[JOURNAL].metrics().prometheus()
+    return web.Response(
+        text=text, content_type="text/plain", charset="utf-8", headers={"X-Content-Type-Options": "nosniff"}
+    )

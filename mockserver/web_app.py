@@ -162,6 +162,7 @@ def create_app(config: MockConfig | None = None, engine: ScenarioEngine | None =
     app[CLOCK] = clock
     app[JOURNAL] = Journal(config.journal_size)
     app[ENGINE] = engine or load_engine(config)
+    app[ENGINE].use_clock(clock)  # windows and rate-limit refills follow the time scale
     app[DELIVERY] = Delivery(clock)
     app[STATE] = {}
 

@@ -1,31 +1,93 @@
-"""The scenario engine: which scenario, which step for this attempt, and its faults.
+"""The scenario engine: which step a request gets, and applying that step's faults to a Reply.
 
-(Foundation version: no faults; the scenario engine issue fills this in.)
+Attempts are counted per (scenario, session), and only requests the scenario's ``match``
+accepts count; others get plain behaviour (attempt 0, no faults). Attempt n gets the n-th item
+of ``attempts``, later attempts get ``then``; the scenario's ``faults`` apply on top to every
+matching request.
+
+``probability`` is decided by a generator seeded with (server seed, scenario, session,
+attempt, fault position), so the same run repeats exactly. ``window`` is measured in scenario
+milliseconds from the scenario's first matching request in that session (on the server's
+clock, so ``--time-scale`` shrinks windows too); ``reset`` starts it again.
 """
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
-from typing import Any
 
+from ..clock import Clock
+from ..content import rng_for
 from ..context import RequestContext
 from ..reply import Reply
-from .schema import ResponseSpec
+from .faults import Fault, FaultContext, build_all
+from .ratelimit import RateLimits
+from .schema import ResponseSpec, Scenario, StepSpec
+
+PLAIN = ResponseSpec()
 
 
 @dataclass(slots=True)
 class Step:
     attempt: int
     response: ResponseSpec
-    faults: list[Any] = field(default_factory=list)
+    faults: list[Fault] = field(default_factory=list)
+    context: FaultContext | None = None  # what the faults see (set when there are faults)
+
+
+@dataclass(slots=True)
+class _Compiled:
+    """A scenario with its faults built once at load time."""
+
+    scenario: Scenario
+    attempts: list[list[Fault]]
+    then: list[Fault]
+    always: list[Fault]
+    responses: list[ResponseSpec]
+    then_response: ResponseSpec
+
+    @classmethod
+    def of(cls, sc: Scenario) -> _Compiled:
+        def faults(step: StepSpec) -> list[Fault]:
+            return build_all(step.faults)
+
+        always = build_all(sc.faults, start=1000)
+        return cls(
+            scenario=sc,
+            attempts=[faults(s) for s in sc.attempts],
+            then=faults(sc.then),
+            always=always,
+            responses=[sc.response.merged(s.response) for s in sc.attempts],
+            then_response=sc.response.merged(sc.then.response),
+        )
+
+    def for_attempt(self, n: int) -> tuple[list[Fault], ResponseSpec]:
+        if n <= len(self.attempts):
+            return self.attempts[n - 1], self.responses[n - 1]
+        return self.then, self.then_response
 
 
 class ScenarioEngine:
-    def __init__(self, scenarios: dict[str, Any] | None = None, default: str | None = None,
-                 seed: int = 0) -> None:
-        self.scenarios = dict(scenarios or {})
+    def __init__(
+        self,
+        scenarios: dict[str, Scenario] | None = None,
+        default: str | None = None,
+        seed: int = 0,
+        clock: Clock | None = None,
+    ) -> None:
+        self.scenarios: dict[str, Scenario] = dict(scenarios or {})
+        self._compiled = {name: _Compiled.of(sc) for name, sc in self.scenarios.items()}
         self.default = default
         self.seed = seed
+        self.clock = clock or Clock()
+        self.limits = RateLimits()
+        self._attempts: dict[tuple[str, str], int] = {}
+        self._started: dict[tuple[str, str], float] = {}
+        self._lock = threading.Lock()
+
+    def use_clock(self, clock: Clock) -> None:
+        """Measure windows and rate-limit refills on the server's clock (and its time scale)."""
+        self.clock = clock
 
     def names(self) -> list[str]:
         return sorted(self.scenarios)
@@ -33,11 +95,61 @@ class ScenarioEngine:
     def has(self, name: str) -> bool:
         return name in self.scenarios
 
+    def summaries(self) -> list[dict]:
+        return [self.scenarios[n].summary() for n in self.names()]
+
+    def attempts(self, scenario: str, session: str) -> int:
+        with self._lock:
+            return self._attempts.get((scenario, session), 0)
+
     def step(self, ctx: RequestContext, endpoint: str, stream: bool, model: str | None) -> Step:
-        return Step(attempt=1, response=ResponseSpec())
+        compiled = self._compiled.get(ctx.scenario) if ctx.scenario else None
+        if compiled is None or not compiled.scenario.match.matches(endpoint, stream, model):
+            return Step(attempt=0, response=PLAIN)
+        key = (compiled.scenario.name, ctx.session)
+        now = self.clock.monotonic()
+        with self._lock:
+            n = self._attempts[key] = self._attempts.get(key, 0) + 1
+            started = self._started.setdefault(key, now)
+        faults, response = compiled.for_attempt(n)
+        candidates = faults + compiled.always if compiled.always else faults
+        if not candidates:
+            return Step(attempt=n, response=response)
+        elapsed_ms = (now - started) * 1000.0 / self.clock.time_scale
+        firing = []
+        for fault in candidates:
+            rng = rng_for(self.seed, "fires", key, n, fault.index)
+            if fault.fires(rng, elapsed_ms):
+                firing.append(fault)
+        if len(firing) > 1 and compiled.always and faults:
+            firing.sort(key=lambda f: f.order)
+        fc = FaultContext(
+            rng=rng_for(self.seed, "fault", key, n),
+            key=key,
+            now_ms=now * 1000.0 / self.clock.time_scale,
+            limits=self.limits,
+        )
+        return Step(attempt=n, response=response, faults=firing, context=fc)
 
     def apply(self, step: Step, reply: Reply, ctx: RequestContext) -> Reply:
+        if not step.faults:
+            return reply
+        fc = step.context
+        assert fc is not None
+        names = list(reply.faults)
+        for fault in step.faults:
+            reply = fault.apply(reply, fc)
+            names.append(fault.name)
+        reply.faults = names
         return reply
 
     def reset(self, session: str | None = None) -> None:
-        pass
+        with self._lock:
+            if session is None:
+                self._attempts.clear()
+                self._started.clear()
+            else:
+                for store in (self._attempts, self._started):
+                    for key in [k for k in store if k[1] == session]:
+                        del store[key]
+        self.limits.reset(session)

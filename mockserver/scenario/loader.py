@@ -1,9 +1,60 @@
-"""Loading scenario files into an engine (foundation version: no files yet)."""
+"""Finding and loading scenario files: one file per scenario, named by its stem, unique overall."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from .engine import ScenarioEngine
+from .schema import Scenario, ScenarioError, parse_file
+
+SUFFIXES = (".yaml", ".yml")
+
+
+def scenario_files(paths: list[str] | tuple[str, ...]) -> tuple[list[Path], list[str]]:
+    """Files under ``paths`` (files, or folders searched recursively), and problems finding them."""
+    files: list[Path] = []
+    problems: list[str] = []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            files.extend(sorted(f for f in p.rglob("*") if f.suffix in SUFFIXES and f.is_file()))
+        elif p.is_file():
+            files.append(p)
+        else:
+            problems.append(f"{p}:0: (path): no such file or folder")
+    return files, problems
+
+
+def load_all(paths: list[str] | tuple[str, ...]) -> tuple[dict[str, Scenario], list[str]]:
+    """Every scenario found, by name, and every problem (one line each)."""
+    files, problems = scenario_files(paths)
+    scenarios: dict[str, Scenario] = {}
+    seen: set[Path] = set()
+    for f in files:
+        if f.resolve() in seen:
+            continue
+        seen.add(f.resolve())
+        try:
+            sc = parse_file(f)
+        except ScenarioError as err:
+            problems.extend(err.problems)
+            continue
+        if sc.name in scenarios:
+            problems.append(
+                f"{f}:1: (name): scenario '{sc.name}' is already defined in "
+                f"{scenarios[sc.name].path}; scenario names (file stems) must be unique"
+            )
+            continue
+        scenarios[sc.name] = sc
+    return scenarios, problems
 
 
 def engine_from_paths(paths: list[str], default: str | None = None, seed: int = 0) -> ScenarioEngine:
-    return ScenarioEngine({}, default=default, seed=seed)
+    """The engine for a server; raises :class:`ScenarioError` naming every bad file."""
+    scenarios, problems = load_all(paths)
+    if default is not None and default not in scenarios and not problems:
+        known = ", ".join(sorted(scenarios)) or "none loaded"
+        problems.append(f"--scenario {default}: no such scenario (known: {known})")
+    if problems:
+        raise ScenarioError(problems)
+    return ScenarioEngine(scenarios, default=default, seed=seed)

@@ -1,8 +1,54 @@
-"""The one scenario schema (placeholder: extended by the scenario engine)."""
+"""The one scenario schema: parse a scenario file into typed specs, or say exactly what is wrong.
+
+A scenario file is YAML; one file is one scenario and its stem is the scenario's name::
+
+    description: First attempt is rate limited with Retry-After; the retry succeeds.
+    reproduces: "openai.RateLimitError: Error code: 429"
+    match: {endpoint: chat.completions, stream: true}
+    attempts:
+      - {fault: http_error, status: 429, retry_after_ms: 200}
+      - faults: [{fault: slow, ttft_ms: 50}, {fault: drop, after_events: 5}]
+    then: ok
+    faults: [{fault: http_error, status: 429, probability: 0.02, window: {start_ms: 0, end_ms: 60000}}]
+    response: {text: "Hello from the mock", ttft_ms: 120, inter_token_ms: 20, tokens: 20}
+    expect: {gateway: {finish_reason: stop}}
+
+Every problem is reported as ``FILE:LINE: FIELD: what was expected`` (one line each); unknown
+keys are errors and an unknown fault name suggests the nearest known one.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import difflib
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ENDPOINTS = (
+    "models",
+    "chat.completions",
+    "responses",
+    "responses.retrieve",
+    "responses.cancel",
+    "images.generations",
+    "images.edits",
+)
+DISTRIBUTIONS = ("fixed", "uniform", "normal", "lognormal")
+
+
+class ScenarioError(Exception):
+    """One or more problems in scenario files; ``str()`` is one ``FILE:LINE: FIELD: ...`` per line."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = list(problems)
+
+
+# --- the typed result ------------------------------------------------------------------------
 
 
 @dataclass(slots=True)
@@ -13,3 +59,566 @@ class ResponseSpec:
     tokens: int = 20  # length of generated text, in tokens
     ttft_ms: float = 0.0  # before the first content event
     inter_token_ms: float = 0.0  # between content events
+
+    def merged(self, override: dict[str, Any] | None) -> ResponseSpec:
+        if not override:
+            return self
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values.update(override)
+        return ResponseSpec(**values)
+
+
+@dataclass(slots=True, frozen=True)
+class Window:
+    start_ms: float = 0.0
+    end_ms: float = math.inf  # relative to the scenario's first request in the session
+
+    def contains(self, elapsed_ms: float) -> bool:
+        return self.start_ms <= elapsed_ms < self.end_ms
+
+
+@dataclass(slots=True)
+class FaultSpec:
+    name: str
+    params: dict[str, Any]  # the fault's own fields (validated), without probability/window
+    probability: float = 1.0
+    window: Window | None = None
+    where: str = ""  # FILE:LINE, for messages
+
+
+@dataclass(slots=True)
+class StepSpec:
+    faults: list[FaultSpec] = field(default_factory=list)
+    response: dict[str, Any] = field(default_factory=dict)  # overrides of the scenario's response
+
+
+OK_STEP = StepSpec()
+
+
+@dataclass(slots=True)
+class Match:
+    endpoints: tuple[str, ...] | None = None
+    stream: bool | None = None
+    models: tuple[str, ...] | None = None
+
+    def matches(self, endpoint: str, stream: bool, model: str | None) -> bool:
+        return (
+            (self.endpoints is None or endpoint in self.endpoints)
+            and (self.stream is None or stream == self.stream)
+            and (self.models is None or model in self.models)
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.endpoints is not None:
+            out["endpoint"] = self.endpoints[0] if len(self.endpoints) == 1 else list(self.endpoints)
+        if self.stream is not None:
+            out["stream"] = self.stream
+        if self.models is not None:
+            out["model"] = self.models[0] if len(self.models) == 1 else list(self.models)
+        return out
+
+
+@dataclass(slots=True)
+class Scenario:
+    name: str
+    path: str
+    description: str
+    reproduces: str | None = None
+    match: Match = field(default_factory=Match)
+    attempts: list[StepSpec] = field(default_factory=list)
+    then: StepSpec = field(default_factory=StepSpec)
+    faults: list[FaultSpec] = field(default_factory=list)  # on every matching request
+    response: ResponseSpec = field(default_factory=ResponseSpec)
+    expect: dict[str, Any] = field(default_factory=dict)
+    stack: dict[str, Any] = field(default_factory=dict)  # which part of the reference stack a repro drives
+
+    def step_for(self, attempt: int) -> StepSpec:
+        return self.attempts[attempt - 1] if 0 < attempt <= len(self.attempts) else self.then
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "description": self.description,
+            "reproduces": self.reproduces,
+            "match": self.match.to_dict(),
+            "file": self.path,
+        }
+
+
+# --- YAML with line numbers ------------------------------------------------------------------
+
+
+class LineDict(dict):
+    """A mapping that remembers where it and each of its keys were written."""
+
+    line: int = 0
+    key_lines: dict[Any, int]
+
+
+class LineList(list):
+    line: int = 0
+    item_lines: list[int]
+
+
+class _LineLoader(yaml.SafeLoader):
+    pass
+
+
+def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LineDict:
+    loader.flatten_mapping(node)
+    out = LineDict()
+    out.line = node.start_mark.line + 1
+    out.key_lines = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        line = key_node.start_mark.line + 1
+        if key in out.key_lines:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key '{key}' (first on line {out.key_lines[key]})", key_node.start_mark
+            )
+        out[key] = loader.construct_object(value_node, deep=True)
+        out.key_lines[key] = line
+    return out
+
+
+def _construct_sequence(loader: _LineLoader, node: yaml.SequenceNode) -> LineList:
+    out = LineList(loader.construct_object(child, deep=True) for child in node.value)
+    out.line = node.start_mark.line + 1
+    out.item_lines = [child.start_mark.line + 1 for child in node.value]
+    return out
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+
+
+# --- field checkers --------------------------------------------------------------------------
+
+
+class _Bad(Exception):
+    """A value that does not fit; the message says what was expected."""
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, (int, float)):
+        return f"the number {value}"
+    if isinstance(value, str):
+        return f"the string {value!r}"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__
+
+
+def _number(lo: float = 0.0, hi: float = math.inf, integer: bool = False) -> Callable[[Any], Any]:
+    kind = "an integer" if integer else "a number"
+
+    def check(value: Any) -> Any:
+        ok = isinstance(value, int) if integer else isinstance(value, (int, float))
+        if isinstance(value, bool) or not ok or math.isnan(value):
+            raise _Bad(f"expected {kind}, got {_describe(value)}")
+        if value < lo or value > hi:
+            bounds = f">= {lo:g}" if math.isinf(hi) else f"between {lo:g} and {hi:g}"
+            raise _Bad(f"expected {kind} {bounds}, got {value}")
+        return value
+
+    return check
+
+
+def _string(one_line: bool = False) -> Callable[[Any], Any]:
+    def check(value: Any) -> Any:
+        if not isinstance(value, str) or not value.strip():
+            raise _Bad(f"expected a non-empty string, got {_describe(value)}")
+        if one_line and "\n" in value.strip():
+            raise _Bad("expected one line of text")
+        return value
+
+    return check
+
+
+def _boolean(value: Any) -> Any:
+    if not isinstance(value, bool):
+        raise _Bad(f"expected true or false, got {_describe(value)}")
+    return value
+
+
+def _choice(options: tuple[str, ...]) -> Callable[[Any], Any]:
+    def check(value: Any) -> Any:
+        if value not in options:
+            raise _Bad(
+                f"expected one of {', '.join(options)}; got {_describe(value)}"
+                + _did_you_mean(value, options)
+            )
+        return value
+
+    return check
+
+
+def _one_or_many(item: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def check(value: Any) -> Any:
+        values = value if isinstance(value, list) else [value]
+        if not values:
+            raise _Bad("expected at least one value")
+        return tuple(item(v) for v in values)
+
+    return check
+
+
+def _string_list(value: Any) -> Any:
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
+        raise _Bad(f"expected a list of strings, got {_describe(value)}")
+    return list(value)
+
+
+def _headers(value: Any) -> Any:
+    if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+        raise _Bad(f"expected a mapping of header names to values, got {_describe(value)}")
+    bad = [k for k, v in value.items() if not isinstance(v, (str, int, float)) or isinstance(v, bool)]
+    if bad:
+        raise _Bad(f"header '{bad[0]}' needs a string or number value")
+    return {k: str(v) for k, v in value.items()}
+
+
+def _optional_interval(value: Any) -> Any:
+    return None if value is None else _number()(value)
+
+
+def _any(value: Any) -> Any:
+    return value
+
+
+MS = _number()
+COUNT = _number(integer=True)
+
+# Every fault and its own fields. Every fault also takes `probability` and `window`.
+FAULT_FIELDS: dict[str, dict[str, Callable[[Any], Any]]] = {
+    "http_error": {
+        "status": _number(100, 599, integer=True),
+        "message": _string(),
+        "code": _string(),
+        "type": _string(),
+        "retry_after": MS,
+        "retry_after_ms": MS,
+        "should_retry": _boolean,
+        "headers": _headers,
+    },
+    "drop": {"after_events": COUNT, "after_ms": MS},
+    "reset": {"after_events": COUNT, "after_ms": MS},
+    "truncate": {"after_events": COUNT},
+    "stall": {"after_events": COUNT, "duration_ms": MS},
+    "error_event": {"after_events": COUNT, "message": _string(), "code": _string(), "type": _string()},
+    "omit": {"types": _string_list},
+    "no_done": {},
+    "malformed": {"after_events": COUNT, "data": _string()},
+    "duplicate": {"after_events": COUNT, "count": _number(1, integer=True)},
+    "out_of_order": {"after_events": COUNT},
+    "heartbeat": {"interval_ms": _optional_interval, "text": _string()},
+    "slow": {"ttft_ms": MS, "inter_token_ms": MS, "jitter_ms": MS, "distribution": _choice(DISTRIBUTIONS)},
+    "buffered": {},
+    "html_error": {"status": _number(100, 599, integer=True), "body": _string()},
+    "hang": {},
+    "rate_limit": {"rpm": _number(1, integer=True), "tpm": _number(1, integer=True)},
+}
+# Fields a fault cannot do without, and groups of which exactly one is needed.
+FAULT_REQUIRED: dict[str, tuple[str, ...]] = {
+    "http_error": ("status",),
+    "stall": ("duration_ms",),
+    "omit": ("types",),
+}
+FAULT_ONE_OF: dict[str, tuple[str, ...]] = {
+    "drop": ("after_events", "after_ms"),
+    "reset": ("after_events", "after_ms"),
+}
+FAULT_ANY_OF: dict[str, tuple[str, ...]] = {"rate_limit": ("rpm", "tpm")}
+
+RESPONSE_FIELDS: dict[str, Callable[[Any], Any]] = {
+    "text": lambda v: v if isinstance(v, str) else _fail(f"expected a string, got {_describe(v)}"),
+    "tokens": _number(1, integer=True),
+    "ttft_ms": MS,
+    "inter_token_ms": MS,
+}
+TOP_FIELDS = (
+    "description",
+    "reproduces",
+    "match",
+    "attempts",
+    "then",
+    "faults",
+    "response",
+    "expect",
+    "stack",
+)
+
+
+def _fail(message: str) -> Any:
+    raise _Bad(message)
+
+
+def _did_you_mean(value: Any, options: Any) -> str:
+    if not isinstance(value, str):
+        return ""
+    close = difflib.get_close_matches(value, list(options), n=1, cutoff=0.5)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+# --- the parser ------------------------------------------------------------------------------
+
+
+class _Parser:
+    """Walks one file's YAML, collecting every problem instead of stopping at the first."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.problems: list[str] = []
+        self.lines: list[int] = []
+
+    def problem(self, line: int, where: str, message: str) -> None:
+        self.problems.append(f"{self.path}:{line}: {where}: {message}")
+        self.lines.append(line)
+
+    def sorted_problems(self) -> list[str]:
+        """Problems top-down through the file."""
+        order = sorted(range(len(self.problems)), key=lambda i: self.lines[i])
+        return [self.problems[i] for i in order]
+
+    def field(self, mapping: LineDict, key: str, where: str, check: Callable[[Any], Any]) -> Any:
+        try:
+            return check(mapping[key])
+        except _Bad as bad:
+            self.problem(mapping.key_lines.get(key, mapping.line), where, str(bad))
+            return None
+
+    def known_keys(self, mapping: LineDict, allowed: Any, where: str, what: str) -> None:
+        for key in mapping:
+            if key not in allowed:
+                name = f"{where}.{key}" if where else str(key)
+                self.problem(
+                    mapping.key_lines.get(key, mapping.line),
+                    name,
+                    f"unknown field for {what}; expected one of {', '.join(allowed)}"
+                    + _did_you_mean(key, allowed),
+                )
+
+    def mapping(self, value: Any, line: int, where: str) -> LineDict | None:
+        if isinstance(value, LineDict):
+            return value
+        self.problem(line, where, f"expected a mapping, got {_describe(value)}")
+        return None
+
+    # -- pieces --
+
+    def fault(self, value: Any, line: int, where: str) -> FaultSpec | None:
+        m = self.mapping(value, line, where)
+        if m is None:
+            return None
+        if "fault" not in m:
+            self.problem(m.line, where, "expected a 'fault:' field naming one of " + ", ".join(FAULT_FIELDS))
+            return None
+        name = m["fault"]
+        if name not in FAULT_FIELDS:
+            self.problem(
+                m.key_lines["fault"],
+                f"{where}.fault",
+                f"unknown fault {name!r}; expected one of {', '.join(FAULT_FIELDS)}"
+                + _did_you_mean(name, FAULT_FIELDS),
+            )
+            return None
+        own = FAULT_FIELDS[name]
+        allowed = ("fault", *own, "probability", "window")
+        count = len(self.problems)
+        self.known_keys(m, allowed, where, f"fault '{name}'")
+        params = {k: self.field(m, k, f"{where}.{k}", own[k]) for k in own if k in m}
+        for key in FAULT_REQUIRED.get(name, ()):
+            if key not in m:
+                self.problem(m.line, f"{where}.{key}", f"required by fault '{name}'")
+        one_of = FAULT_ONE_OF.get(name)
+        if one_of and sum(k in m for k in one_of) != 1:
+            self.problem(m.line, where, f"fault '{name}' needs exactly one of {' or '.join(one_of)}")
+        any_of = FAULT_ANY_OF.get(name)
+        if any_of and not any(k in m for k in any_of):
+            self.problem(m.line, where, f"fault '{name}' needs at least one of {' or '.join(any_of)}")
+        probability = 1.0
+        if "probability" in m:
+            probability = self.field(m, "probability", f"{where}.probability", _number(0, 1))
+        window = self.window(m["window"], m.key_lines["window"], f"{where}.window") if "window" in m else None
+        if len(self.problems) > count:
+            return None
+        return FaultSpec(
+            name=name,
+            params=params,
+            probability=probability if probability is not None else 1.0,
+            window=window,
+            where=f"{self.path}:{m.line}",
+        )
+
+    def window(self, value: Any, line: int, where: str) -> Window | None:
+        m = self.mapping(value, line, where)
+        if m is None:
+            return None
+        self.known_keys(m, ("start_ms", "end_ms"), where, "window")
+        start = self.field(m, "start_ms", f"{where}.start_ms", MS) if "start_ms" in m else 0.0
+        end = self.field(m, "end_ms", f"{where}.end_ms", MS) if "end_ms" in m else math.inf
+        if start is None or end is None:
+            return None
+        if end <= start:
+            self.problem(m.line, where, f"expected end_ms > start_ms, got {start:g}..{end:g}")
+            return None
+        return Window(float(start), float(end))
+
+    def fault_list(self, value: Any, line: int, where: str) -> list[FaultSpec]:
+        if not isinstance(value, LineList):
+            self.problem(line, where, f"expected a list of fault mappings, got {_describe(value)}")
+            return []
+        out = [
+            self.fault(v, ln, f"{where}[{i}]")
+            for i, (v, ln) in enumerate(zip(value, value.item_lines, strict=True))
+        ]
+        return [f for f in out if f is not None]
+
+    def response(self, value: Any, line: int, where: str) -> dict[str, Any]:
+        m = self.mapping(value, line, where)
+        if m is None:
+            return {}
+        self.known_keys(m, RESPONSE_FIELDS, where, "response")
+        out = {k: self.field(m, k, f"{where}.{k}", RESPONSE_FIELDS[k]) for k in RESPONSE_FIELDS if k in m}
+        return {k: v for k, v in out.items() if v is not None}
+
+    def step(self, value: Any, line: int, where: str) -> StepSpec:
+        if value == "ok":
+            return StepSpec()
+        if not isinstance(value, LineDict):
+            self.problem(
+                line,
+                where,
+                f"expected 'ok', a fault mapping or {{faults: [...], response: "
+                f"{{...}}}}, got {_describe(value)}",
+            )
+            return StepSpec()
+        if "fault" in value:
+            fault = self.fault(value, line, where)
+            return StepSpec(faults=[fault] if fault else [])
+        self.known_keys(value, ("faults", "response", "fault"), where, "a step")
+        faults = (
+            self.fault_list(value["faults"], value.key_lines["faults"], f"{where}.faults")
+            if "faults" in value
+            else []
+        )
+        response = (
+            self.response(value["response"], value.key_lines["response"], f"{where}.response")
+            if "response" in value
+            else {}
+        )
+        return StepSpec(faults=faults, response=response)
+
+    def match(self, value: Any, line: int) -> Match:
+        m = self.mapping(value, line, "match")
+        if m is None:
+            return Match()
+        self.known_keys(m, ("endpoint", "stream", "model"), "match", "match")
+        endpoints = (
+            self.field(m, "endpoint", "match.endpoint", _one_or_many(_choice(ENDPOINTS)))
+            if "endpoint" in m
+            else None
+        )
+        stream = self.field(m, "stream", "match.stream", _boolean) if "stream" in m else None
+        models = self.field(m, "model", "match.model", _one_or_many(_string())) if "model" in m else None
+        return Match(endpoints, stream, models)
+
+    # -- the whole file --
+
+    def scenario(self, doc: Any, name: str) -> Scenario | None:
+        if not isinstance(doc, LineDict):
+            line = getattr(doc, "line", 1)
+            self.problem(
+                line, "(file)", f"expected a mapping with at least 'description', got {_describe(doc)}"
+            )
+            return None
+        self.known_keys(doc, TOP_FIELDS, "", "a scenario")
+        lines = doc.key_lines
+        description = None
+        if "description" not in doc:
+            self.problem(doc.line, "description", "required: one line saying what the scenario does")
+        else:
+            description = self.field(doc, "description", "description", _string(one_line=True))
+        reproduces = self.field(doc, "reproduces", "reproduces", _string()) if "reproduces" in doc else None
+        match = self.match(doc["match"], lines["match"]) if "match" in doc else Match()
+        attempts: list[StepSpec] = []
+        if "attempts" in doc:
+            raw = doc["attempts"]
+            if isinstance(raw, LineList):
+                attempts = [
+                    self.step(v, ln, f"attempts[{i}]")
+                    for i, (v, ln) in enumerate(zip(raw, raw.item_lines, strict=True))
+                ]
+            else:
+                self.problem(lines["attempts"], "attempts", f"expected a list of steps, got {_describe(raw)}")
+        then = self.step(doc["then"], lines["then"], "then") if "then" in doc else StepSpec()
+        faults = self.fault_list(doc["faults"], lines["faults"], "faults") if "faults" in doc else []
+        response = ResponseSpec().merged(
+            self.response(doc["response"], lines["response"], "response") if "response" in doc else None
+        )
+        expect: dict[str, Any] = {}
+        if "expect" in doc:
+            m = self.mapping(doc["expect"], lines["expect"], "expect")
+            expect = _plain(m) if m is not None else {}
+        stack: dict[str, Any] = {}
+        if "stack" in doc:
+            m = self.mapping(doc["stack"], lines["stack"], "stack")
+            stack = _plain(m) if m is not None else {}
+        if self.problems or description is None:
+            return None
+        return Scenario(
+            name=name,
+            path=self.path,
+            description=description.strip(),
+            reproduces=reproduces,
+            match=match,
+            attempts=attempts,
+            then=then,
+            faults=faults,
+            response=response,
+            expect=expect,
+            stack=stack,
+        )
+
+
+def _plain(value: Any) -> Any:
+    """LineDict/LineList back to plain dicts and lists."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def parse_text(text: str, path: str, name: str | None = None) -> Scenario:
+    """Parse one scenario's YAML text; raise :class:`ScenarioError` listing every problem."""
+    name = name or Path(path).stem
+    try:
+        doc = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        raise ScenarioError([f"{path}:{line}: (yaml): {exc.problem or exc.context}"]) from None
+    except yaml.YAMLError as exc:
+        raise ScenarioError([f"{path}:1: (yaml): {exc}"]) from None
+    parser = _Parser(path)
+    scenario = parser.scenario(doc, name)
+    if scenario is None:
+        raise ScenarioError(parser.sorted_problems())
+    return scenario
+
+
+def parse_file(path: str | Path) -> Scenario:
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError([f"{p}:1: (file): cannot read it: {exc}"]) from None
+    return parse_text(text, str(p))

@@ -1,0 +1,163 @@
+"""The admin API: journal entries, reset, scenarios, metrics; and client_gone when a client leaves."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+import openai
+import pytest
+
+from mockserver.config import MockConfig
+from mockserver.web_runner import MockServer
+
+SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+MESSAGES = [{"role": "user", "content": "Say hello"}]
+
+
+@pytest.fixture(scope="module")
+def mock():
+    with MockServer(MockConfig(port=0, scenario_paths=[str(SCENARIOS)], time_scale=0.02)) as server:
+        yield server
+
+
+@pytest.fixture
+def session() -> str:
+    return "t-" + uuid.uuid4().hex[:12]
+
+
+def admin(mock: MockServer, path: str, method: str = "GET") -> tuple[int, str, bytes]:
+    req = urllib.request.Request(mock.url + path, method=method)
+    with urllib.request.urlopen(req, timeout=5) as r:
+        return r.status, r.headers["content-type"], r.read()
+
+
+def journal(mock: MockServer, session: str | None = None) -> list[dict]:
+    return json.loads(admin(mock, "/_mock/journal" + (f"?session={session}" if session else ""))[2])
+
+
+def sdk(mock: MockServer, scenario: str | None, session: str) -> openai.OpenAI:
+    headers = {"X-Mock-Session": session, **({"X-Mock-Scenario": scenario} if scenario else {})}
+    return openai.OpenAI(base_url=mock.base_url, api_key="sk-test", max_retries=0, default_headers=headers)
+
+
+def wait_for(predicate, timeout: float = 3.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.01)
+    raise AssertionError("condition not met in time")
+
+
+def test_journal_entry_has_every_field_of_a_streamed_request(mock, session):
+    client = sdk(mock, "chat-stream-stall", session).with_options(
+        default_headers={"X-Mock-Time-Scale": "0.002"}
+    )
+    list(client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, stream=True))
+    (entry,) = journal(mock, session)
+    assert entry["scenario"] == "chat-stream-stall" and entry["session"] == session
+    assert (entry["attempt"], entry["endpoint"], entry["model"], entry["stream"]) == (
+        1,
+        "chat.completions",
+        "gpt-4o-mini",
+        True,
+    )
+    assert (entry["retry_count"], entry["status"], entry["faults"], entry["ended"]) == (
+        0,
+        200,
+        ["stall"],
+        "stalled",
+    )
+    assert entry["events_sent"] == len(entry["emit_ms"]) == len(entry["event_types"]) > 3
+    assert entry["bytes_sent"] > 0 and entry["received_at"] > 1.6e9
+    assert 0 <= entry["first_byte_ms"] <= entry["first_content_ms"] <= entry["last_byte_ms"]
+    assert entry["event_types"][-1] == "done"
+
+
+def test_client_gone_is_recorded_when_the_client_leaves_mid_stall(mock, session):
+    client = sdk(mock, "chat-stream-heartbeat-stops", session)  # 5 s stall after two events: 100 ms here
+    stream = client.chat.completions.create(model="gpt-4o", messages=MESSAGES, stream=True)
+    next(stream), next(stream)
+    stream.close()
+    entry = wait_for(lambda: next((e for e in journal(mock, session) if e["ended"]), None))
+    assert entry["ended"] == "client_gone"
+    assert entry["events_sent"] == 2
+
+
+def test_journal_by_session_and_reset_of_one_session(mock, session):
+    other = "t-" + uuid.uuid4().hex[:12]
+    sdk(mock, None, session).models.list()
+    sdk(mock, None, other).models.list()
+    assert [e["endpoint"] for e in journal(mock, session)] == ["models"]
+    assert {session, other} <= {e["session"] for e in journal(mock)}
+    status, _, body = admin(mock, f"/_mock/reset?session={session}", method="POST")
+    assert status == 200 and json.loads(body) == {"reset": True, "session": session}
+    assert journal(mock, session) == []
+    assert len(journal(mock, other)) == 1
+
+
+def test_reset_restarts_the_attempt_sequence(mock, session):
+    client = sdk(mock, "chat-html-502", session)
+    with pytest.raises(openai.InternalServerError):
+        client.chat.completions.create(model="gpt-4o", messages=MESSAGES)
+    admin(mock, f"/_mock/reset?session={session}", method="POST")
+    with pytest.raises(openai.InternalServerError):
+        client.chat.completions.create(model="gpt-4o", messages=MESSAGES)
+    assert [e["attempt"] for e in journal(mock, session)] == [1]
+
+
+def test_scenarios_lists_name_description_reproduces_and_match(mock):
+    body = json.loads(admin(mock, "/_mock/scenarios")[2])
+    by_name = {s["name"]: s for s in body["scenarios"]}
+    drop = by_name["chat-stream-drop"]
+    assert (
+        drop["description"] == "The chat stream's connection closes after five events, without data [DONE]."
+    )
+    assert drop["reproduces"].startswith("httpx.RemoteProtocolError")
+    assert drop["match"] == {"endpoint": "chat.completions", "stream": True}
+    assert by_name["chat-rate-limit-tpm"]["match"] == {"endpoint": "chat.completions"}
+
+
+def metric(text: str, name: str) -> float:
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def test_metrics_count_requests_faults_endings_and_ttft(mock, session):
+    before = admin(mock, "/_mock/metrics")[2].decode()
+    with pytest.raises(openai.APIConnectionError):
+        list(
+            sdk(mock, "chat-stream-drop", session).chat.completions.create(
+                model="gpt-4o", messages=MESSAGES, stream=True
+            )
+        )
+    list(sdk(mock, None, session).chat.completions.create(model="gpt-4o", messages=MESSAGES, stream=True))
+    status, ctype, raw = admin(mock, "/_mock/metrics")
+    after = raw.decode()
+    assert status == 200 and ctype.startswith("text/plain")
+    assert "# TYPE mockopenai_ttft_ms histogram" in after
+    for name, grew in [
+        ('mockopenai_faults_total{fault="drop"}', 1),
+        ('mockopenai_streams_total{ended="dropped"}', 1),
+        ('mockopenai_streams_total{ended="complete"}', 1),
+        ('mockopenai_requests_total{endpoint="chat.completions",status="200"}', 2),
+        ("mockopenai_ttft_ms_count", 2),
+    ]:
+        assert metric(after, name) - metric(before, name) >= grew, name
+    # counters survive a reset of the journal
+    admin(mock, f"/_mock/reset?session={session}", method="POST")
+    assert metric(
+        admin(mock, "/_mock/metrics")[2].decode(), 'mockopenai_faults_total{fault="drop"}'
+    ) >= metric(after, 'mockopenai_faults_total{fault="drop"}')
+
+
+def test_health_counts_the_loaded_scenarios(mock):
+    health = json.loads(admin(mock, "/_mock/health")[2])
+    assert health["status"] == "ok" and health["scenarios"] >= 25
