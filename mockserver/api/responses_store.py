@@ -1,0 +1,154 @@
+"""Stored responses and background jobs: a timeline of events that advances with the clock.
+
+A response's whole event list is known when it is created (the content is deterministic), so a
+job needs no task of its own: each event has a due time on the scenario's timeline, and what a
+poll sees is whatever is due by now. That makes a job run independently of every connection —
+a client whose stream drops does not slow or stop it — and makes a resume exact: replay what was
+due, then deliver the rest at its due time. Cancelling freezes the timeline where it stands.
+"""
+
+from __future__ import annotations
+
+import bisect
+import copy
+import itertools
+from collections import OrderedDict
+from dataclasses import dataclass, replace
+from typing import Any
+
+from .. import errors
+from ..clock import Clock
+from ..reply import StreamEvent
+from .responses_events import TERMINAL, snapshot
+
+STATE_KEY = "responses"
+MAX_STORED = 2000  # oldest responses are forgotten first
+
+
+@dataclass(slots=True)
+class Job:
+    id: str
+    model: str
+    background: bool
+    events: list[StreamEvent]
+    due_ms: list[float]  # when each event is due, in scenario ms after ``started``
+    started: float  # clock.monotonic() at creation
+    time_scale: float  # of the clock the job runs on (real seconds per scenario second)
+    cancelled_ms: float | None = None
+
+    @classmethod
+    def start(cls, rid: str, model: str, background: bool, events: list[StreamEvent], clock: Clock) -> Job:
+        due = list(itertools.accumulate(ev.delay_ms for ev in events))
+        return cls(rid, model, background, events, due, clock.monotonic(), clock.time_scale)
+
+    def now_ms(self, monotonic: float) -> float:
+        """Scenario ms since the job started, at the monotonic time ``monotonic``."""
+        return (monotonic - self.started) * 1000.0 / self.time_scale
+
+    def emitted(self, now_ms: float) -> int:
+        """How many events are out by ``now_ms`` (scenario ms since the start)."""
+        limit = now_ms if self.cancelled_ms is None else min(now_ms, self.cancelled_ms)
+        return bisect.bisect_right(self.due_ms, limit)
+
+    def finished(self, now_ms: float) -> bool:
+        return self.cancelled_ms is not None or self.emitted(now_ms) == len(self.events)
+
+    def status(self, now_ms: float) -> str:
+        return self.snapshot(now_ms)["status"]
+
+    def snapshot(self, now_ms: float) -> dict[str, Any]:
+        return snapshot(self.events, self.emitted(now_ms), cancelled=self.cancelled_ms is not None)
+
+    def cancel(self, now_ms: float) -> None:
+        if self.cancelled_ms is None:
+            self.cancelled_ms = now_ms
+
+    def follow(
+        self, starting_after: int, now_ms: float, time_scale: float | None = None
+    ) -> list[StreamEvent]:
+        """The events after sequence number ``starting_after``: those already due at once, the
+        rest each at its due time. Delays are in scenario ms of a clock with ``time_scale`` (the
+        follower's; default the job's). Copies, so a fault that edits them leaves the log intact."""
+        ratio = self.time_scale / (time_scale or self.time_scale)
+        end = self.emitted(now_ms) if self.cancelled_ms is not None else len(self.events)
+        out = []
+        cursor = now_ms
+        for i in range(max(0, starting_after + 1), end):
+            due = self.due_ms[i]
+            out.append(
+                replace(
+                    self.events[i],
+                    data=copy.deepcopy(self.events[i].data),
+                    delay_ms=max(0.0, due - cursor) * ratio,
+                )
+            )
+            cursor = max(cursor, due)
+        return out
+
+    def final(self) -> dict[str, Any]:
+        last = self.events[-1]
+        assert last.type in TERMINAL
+        return copy.deepcopy(last.data["response"])
+
+
+class ResponseStore:
+    """The responses one mock server remembers, by id (``request.app[STATE]["responses"]``)."""
+
+    def __init__(self, max_stored: int = MAX_STORED) -> None:
+        self.max_stored = max_stored
+        self._jobs: OrderedDict[str, Job] = OrderedDict()
+
+    def add(self, job: Job) -> None:
+        self._jobs[job.id] = job
+        while len(self._jobs) > self.max_stored:
+            self._jobs.popitem(last=False)
+
+    def get(self, rid: str) -> Job:
+        job = self._jobs.get(rid)
+        if job is None:
+            raise not_found(rid)
+        return job
+
+    def has(self, rid: str) -> bool:
+        return rid in self._jobs
+
+    def delete(self, rid: str) -> Job:
+        job = self.get(rid)
+        del self._jobs[rid]
+        return job
+
+    def __len__(self) -> int:
+        return len(self._jobs)
+
+
+def store_of(state: dict[str, Any]) -> ResponseStore:
+    store = state.get(STATE_KEY)
+    if store is None:
+        store = state[STATE_KEY] = ResponseStore()
+    return store
+
+
+# --- the errors the real API gives for stored responses --------------------------------------
+
+
+def not_found(rid: str) -> errors.ApiError:
+    return errors.ApiError(404, f"Response with id '{rid}' not found.")
+
+
+def previous_not_found(rid: str) -> errors.ApiError:
+    return errors.ApiError(404, f"Previous response with id '{rid}' not found.", param="previous_response_id")
+
+
+def cannot_cancel(job: Job, status: str) -> errors.ApiError:
+    if not job.background:
+        return errors.ApiError(400, "Cannot cancel a synchronous response.")
+    return errors.ApiError(400, f"Cannot cancel a response that is already {status}.")
+
+
+def cannot_stream(rid: str) -> errors.ApiError:
+    return errors.ApiError(
+        400,
+        f"Response '{rid}' was not created with background=true; only "
+        "background responses can be streamed from GET /v1/responses/{id}.",
+        param="stream",
+    )
