@@ -1,0 +1,143 @@
+"""The gateway's SQLite database: telemetry events and the chat turns memory reads.
+
+One connection, used from one worker thread, so the event loop never blocks on SQLite and the
+writes of one request are seen by the next request's reads in order. ``":memory:"`` gives each
+store its own private database (tests).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import json
+import sqlite3
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS telemetry_events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    type TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    payload_json TEXT NOT NULL CHECK (json_valid(payload_json))
+);
+CREATE INDEX IF NOT EXISTS telemetry_events_type_created ON telemetry_events (type, created_at);
+CREATE TABLE IF NOT EXISTS chat_turns (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_sub TEXT NOT NULL,
+    session_id TEXT NOT NULL,
+    role TEXT NOT NULL CHECK (role IN ('user', 'assistant')),
+    content TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chat_turns_session ON chat_turns (user_sub, session_id, id);
+"""
+
+TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S.%f"  # UTC; SQLite's date functions read it, text order is time order
+
+
+def timestamp(moment: datetime | None = None) -> str:
+    return (moment or datetime.now(UTC)).astimezone(UTC).strftime(TIMESTAMP_FORMAT)[:-3]
+
+
+def connect(path: str) -> sqlite3.Connection:
+    if path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    conn.execute("PRAGMA busy_timeout = 5000")
+    if path != ":memory:":
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+    conn.executescript(SCHEMA)
+    return conn
+
+
+class GatewayStore:
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="gateway-db")
+        self._conn: sqlite3.Connection = self._executor.submit(connect, path).result()
+        self._closed = threading.Event()
+
+    # --- running work on the store's thread ---------------------------------------------------
+
+    def submit(self, fn: Callable[..., T], *args: Any) -> concurrent.futures.Future[T]:
+        return self._executor.submit(fn, self._conn, *args)
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.wrap_future(self.submit(fn, *args))
+
+    def close(self) -> None:
+        if self._closed.is_set():
+            return
+        self._closed.set()
+        self._executor.submit(self._conn.close).result()
+        self._executor.shutdown(wait=True)
+
+    # --- writes: queued, never awaited by a stream ----------------------------------------------
+
+    def add_event(
+        self, type_: str, payload: dict[str, Any], created_at: str | None = None
+    ) -> concurrent.futures.Future[int]:
+        return self.submit(insert_event, type_, payload, created_at or timestamp())
+
+    def add_turns(
+        self, user_sub: str, session_id: str, turns: list[tuple[str, str]]
+    ) -> concurrent.futures.Future[None]:
+        return self.submit(insert_turns, user_sub, session_id, turns, timestamp())
+
+    # --- reads --------------------------------------------------------------------------------
+
+    async def recent_turns(self, user_sub: str, session_id: str, limit: int) -> list[tuple[str, str]]:
+        return await self.run(select_turns, user_sub, session_id, limit)
+
+    async def events(self, type_: str | None = None) -> list[dict[str, Any]]:
+        return await self.run(select_events, type_)
+
+
+def insert_event(conn: sqlite3.Connection, type_: str, payload: dict[str, Any], created_at: str) -> int:
+    cur = conn.execute(
+        "INSERT INTO telemetry_events (type, created_at, payload_json) VALUES (?, ?, ?)",
+        (type_, created_at, json.dumps(payload, separators=(",", ":"))),
+    )
+    return int(cur.lastrowid or 0)
+
+
+def insert_turns(
+    conn: sqlite3.Connection, user_sub: str, session_id: str, turns: list[tuple[str, str]], created_at: str
+) -> None:
+    conn.execute("BEGIN")
+    try:
+        conn.executemany(
+            "INSERT INTO chat_turns (user_sub, session_id, role, content, created_at) VALUES (?, ?, ?, ?, ?)",
+            [(user_sub, session_id, role, content, created_at) for role, content in turns],
+        )
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def select_turns(
+    conn: sqlite3.Connection, user_sub: str, session_id: str, limit: int
+) -> list[tuple[str, str]]:
+    rows = conn.execute(
+        "SELECT role, content FROM chat_turns WHERE user_sub = ? AND session_id = ? ORDER BY id DESC LIMIT ?",
+        (user_sub, session_id, limit),
+    ).fetchall()
+    return [(role, content) for role, content in reversed(rows)]
+
+
+def select_events(conn: sqlite3.Connection, type_: str | None) -> list[dict[str, Any]]:
+    sql = "SELECT id, type, created_at, payload_json FROM telemetry_events"
+    args: tuple[Any, ...] = ()
+    if type_ is not None:
+        sql += " WHERE type = ?"
+        args = (type_,)
+    rows = conn.execute(sql + " ORDER BY id", args).fetchall()
+    return [{"id": i, "type": t, "created_at": c, "payload": json.loads(p)} for i, t, c, p in rows]

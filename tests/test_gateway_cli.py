@@ -1,0 +1,74 @@
+"""``harness gateway``: the CLI starts the gateway in front of the mock, and refuses bad settings."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+from gateway_fixtures import *  # noqa: F403
+from gateway_fixtures import SECRET, auth, chat
+
+from harness.cli import main
+from mockserver.web_runner import free_port
+
+
+def test_refuses_to_start_without_a_secret(monkeypatch, capsys):
+    monkeypatch.delenv("JWT_SECRET", raising=False)
+    assert main(["gateway", "--upstream", "http://127.0.0.1:9/v1", "--port", "0"]) == 2
+    assert "JWT_SECRET is not set" in capsys.readouterr().out
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen, timeout_s: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.stdout.read() if proc.stdout else "gateway exited"
+        try:
+            with urllib.request.urlopen(url + "/health", timeout=1) as resp:
+                if resp.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError):
+            time.sleep(0.05)
+    raise AssertionError("gateway did not become healthy")
+
+
+async def test_harness_gateway_serves_chat(gateway_mock, mock_session, tmp_path):
+    port = free_port()
+    env = {
+        **os.environ,
+        "JWT_SECRET": SECRET,
+        "OPENAI_SSE_HEARTBEAT_MS": "5000",
+        "TELEMETRY_DB": str(tmp_path / "t.db"),
+    }
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "harness.cli",
+            "gateway",
+            "--port",
+            str(port),
+            "--upstream",
+            gateway_mock.base_url,
+        ],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        _wait_healthy(url, proc)
+        answer = await chat(url, {"message": "hello from the CLI"}, auth(session=mock_session))
+        assert answer.names[-2:] == ["usage", "done"]
+        assert answer.of("done")[0].data["finish_reason"] == "stop"
+    finally:
+        proc.terminate()
+        output, _ = proc.communicate(timeout=10)
+    assert "chat request received" in output
+    assert answer.headers["X-Request-Id"] in output  # the request id is on the log lines
+    assert (tmp_path / "t.db").exists()
