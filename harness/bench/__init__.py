@@ -1,0 +1,1 @@
+"""Benchmarks (``make bench``): gateway overhead, mock throughput, timing fidelity."""

@@ -1,0 +1,144 @@
+"""One load run end to end: stack up, Locust headless, samples read back, targets checked.
+
+:func:`run_load` is what ``harness load`` (and the main job) call; it returns a :class:`LoadRun`
+with the verdicts and the JSON document written to ``reports/load.json``: the run's settings,
+target vs measured, the raw TTFT samples and per-second request / retry counts.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .locust_run import LocustPlan, run_locust
+from .services import Stack
+from .targets import TargetSet, Verdict, evaluate, load_targets, render_table
+
+ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_TARGETS = ROOT / "loadtests" / "targets.yaml"
+DEFAULT_SCENARIOS = ROOT / "scenarios"
+
+
+class LoadRunError(RuntimeError):
+    """The run could not produce figures (a process failed, no samples were written)."""
+
+
+@dataclass
+class LoadSettings:
+    user: str = "gateway"  # "gateway" | "mock"
+    users: int = 100
+    spawn_rate: float = 50.0
+    run_time: str = "15s"
+    workers: int = 0
+    scenario: str | None = None  # None: the targets file's scenario
+    targets_path: str = str(DEFAULT_TARGETS)
+    scenario_paths: list[str] = field(default_factory=lambda: [str(DEFAULT_SCENARIOS)])
+    think_time: float = 0.5
+    stop_timeout: float = 5.0
+    time_scale: float = 1.0
+    gateway_env: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class LoadRun:
+    settings: LoadSettings
+    targets: TargetSet
+    verdicts: list[Verdict]
+    results: dict[str, Any]
+    locust_exit_code: int
+    locust_summary: str = ""
+
+    @property
+    def scenario(self) -> str | None:
+        s = self.settings.scenario
+        return (s if s is not None else self.targets.scenario) or None
+
+    @property
+    def passed(self) -> bool:
+        return all(v.ok for v in self.verdicts)
+
+    def table(self) -> str:
+        return render_table(self.verdicts)
+
+    def document(self) -> dict[str, Any]:
+        s = self.settings
+        return {
+            "passed": self.passed,
+            "run": {
+                "user": s.user,
+                "users": s.users,
+                "spawn_rate": s.spawn_rate,
+                "run_time": s.run_time,
+                "workers": s.workers,
+                "scenario": self.scenario,
+                "think_time_s": s.think_time,
+                "targets": self.targets.description,
+            },
+            "targets": [
+                {
+                    "name": v.target.name,
+                    "metric": v.target.metric,
+                    "bound": v.target.bound,
+                    "limit": v.target.limit,
+                    "unit": v.target.unit,
+                    "measured": v.measured,
+                    "ok": v.ok,
+                }
+                for v in self.verdicts
+            ],
+            **self.results,
+        }
+
+    def write(self, path: str | Path) -> Path:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.document(), indent=1))
+        return path
+
+
+def run_load(settings: LoadSettings) -> LoadRun:
+    targets = load_targets(settings.targets_path)
+    scenario = (settings.scenario if settings.scenario is not None else targets.scenario) or None
+    secret = secrets.token_urlsafe(32)
+    with tempfile.TemporaryDirectory(prefix="harness-load-") as tmp:
+        samples_path = Path(tmp) / "samples.json"
+        with Stack(
+            settings.scenario_paths,
+            scenario,
+            gateway=settings.user == "gateway",
+            jwt_secret=secret,
+            log_dir=tmp,
+            time_scale=settings.time_scale,
+            gateway_env=settings.gateway_env,
+        ) as stack:
+            options = {
+                "think_time": f"{settings.think_time:g}",
+                "mock_url": stack.mock_url,
+            }
+            if stack.gateway_url:
+                options["gateway_url"] = stack.gateway_url
+            if scenario:
+                options["scenario"] = scenario
+            plan = LocustPlan(
+                user=settings.user,
+                users=settings.users,
+                spawn_rate=settings.spawn_rate,
+                run_time=settings.run_time,
+                workers=settings.workers,
+                results_json=str(samples_path),
+                options=options,
+                env={"JWT_SECRET": secret},
+                stop_timeout=settings.stop_timeout,
+            )
+            code = run_locust(plan, log_dir=tmp)
+        log = Path(tmp) / ("locust-master.log" if settings.workers else "locust.log")
+        summary = log.read_text(errors="replace") if log.exists() else ""
+        if not samples_path.exists():
+            raise LoadRunError(f"Locust (exit code {code}) wrote no samples; its output:\n{summary[-3000:]}")
+        results = json.loads(samples_path.read_text())
+    results["measured"]["users"] = settings.users
+    return LoadRun(settings, targets, evaluate(targets, results["measured"]), results, code, summary)

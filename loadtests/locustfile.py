@@ -1,0 +1,262 @@
+"""Locust users for the reference gateway and for the mock, with stream-level measurements.
+
+Two users, run one at a time (name the class on the command line) or side by side:
+
+``GatewayChatUser``
+    ``POST /api/v1/chat`` on the reference gateway with a fresh HS256 JWT, reading the SSE
+    stream (``token`` / ``usage`` / ``error`` / ``done``).
+``MockChatUser``
+    Streaming ``POST /v1/chat/completions`` straight to the mock (``data:`` chunks, ``[DONE]``).
+
+Besides the request itself, every stream reports three entries of its own: ``TTFT`` (to the first
+token, never a comment or heartbeat), ``ITL`` (mean inter-token gap of the stream) and ``TOTAL``.
+An in-band error, or a stream that ends without ``done`` / ``[DONE]``, is a failure.
+
+Headless, bounded, against a local stack (``harness load`` starts one and runs this for you)::
+
+    locust -f loadtests/locustfile.py --headless -u 100 -r 50 -t 15s GatewayChatUser \\
+        --gateway-url http://127.0.0.1:3000 --jwt-secret "$JWT_SECRET" \\
+        --scenario load-brownout-2pct-429 --results-json reports/load-samples.json
+
+Workers send their stream samples to the master with each stats report, so ``--results-json``
+(written by the master, or by the single local process) holds every stream of the run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import socket
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from locust import FastHttpUser, events, task
+from locust.runners import WorkerRunner
+
+from harness.load import stream_watch as sw
+from harness.load.samples import LoadSamples
+from harness.load.sse_reader import SSEReader
+
+SAMPLES = LoadSamples(node=f"{socket.gethostname()}:{os.getpid()}")
+SAMPLES_KEY = "stream_samples"
+
+
+@events.init_command_line_parser.add_listener
+def _options(parser: Any) -> None:
+    g = parser
+    g.add_argument(
+        "--gateway-url",
+        default=os.environ.get("GATEWAY_URL", ""),
+        help="base URL of the reference gateway (default: --host)",
+    )
+    g.add_argument(
+        "--mock-url",
+        default=os.environ.get("MOCK_URL", ""),
+        help="base URL of the mock, without /v1 (default: --host)",
+    )
+    g.add_argument("--scenario", default="", help="mock scenario to select (X-Mock-Scenario)")
+    g.add_argument(
+        "--mock-session", default="", help="X-Mock-Session for every request (default: one per run)"
+    )
+    g.add_argument(
+        "--jwt-secret",
+        default=os.environ.get("JWT_SECRET", ""),
+        include_in_web_ui=False,
+        help="HS256 secret the gateway checks (default: $JWT_SECRET)",
+    )
+    g.add_argument("--model", default="gpt-4o-mini", help="model the mock-direct user asks for")
+    g.add_argument(
+        "--think-time",
+        type=float,
+        default=0.5,
+        help="mean seconds a user waits between streams (uniform, 0.5x..1.5x)",
+    )
+    g.add_argument(
+        "--stream-timeout",
+        type=float,
+        default=30.0,
+        help="seconds of silence after which a stream is given up",
+    )
+    g.add_argument(
+        "--results-json",
+        default="",
+        help="write every stream's samples (TTFT, retries, failures) to this file",
+    )
+
+
+class _StreamUser(FastHttpUser):
+    """Shared plumbing: one stream per task, measured with a :class:`StreamWatch`."""
+
+    abstract = True
+    protocol = sw.CHAT
+    url_option = ""
+    label = ""
+
+    def __init__(self, environment: Any) -> None:
+        opts = environment.parsed_options
+        url = getattr(opts, self.url_option, "") if opts is not None else ""
+        if url:
+            self.host = url.rstrip("/")
+        if opts is not None:
+            self.network_timeout = opts.stream_timeout
+            self.connection_timeout = opts.stream_timeout
+        super().__init__(environment)
+        self.opts = opts
+        self.session = getattr(opts, "mock_session", "") or _RUN_SESSION
+
+    def wait_time(self) -> float:
+        mean = getattr(self.opts, "think_time", 0.5)
+        return random.uniform(0.5 * mean, 1.5 * mean)
+
+    def mock_headers(self) -> dict[str, str]:
+        headers = {"X-Mock-Session": self.session, "Accept": "text/event-stream"}
+        scenario = getattr(self.opts, "scenario", "")
+        if scenario:
+            headers["X-Mock-Scenario"] = scenario
+        return headers
+
+    def stream(self, path: str, body: dict[str, Any], headers: dict[str, str]) -> sw.StreamOutcome:
+        started_at, t0 = time.time(), time.perf_counter()
+
+        def ms() -> float:
+            return (time.perf_counter() - t0) * 1000.0
+
+        with self.client.post(
+            path, json=body, headers=headers, name=self.label, stream=True, catch_response=True
+        ) as resp:
+            if resp.status_code != 200:
+                detail = f"HTTP {resp.status_code}" if resp.status_code else str(resp.error)
+                kind = sw.HTTP_ERROR if resp.status_code else sw.CONNECTION
+                _drain(resp)
+                outcome = sw.failed(kind, detail, resp.status_code, ms())
+            else:
+                outcome = self._read(resp, ms)
+            resp.request_meta["response_time"] = outcome.total_ms
+            if outcome.ok:
+                resp.success()
+            else:
+                resp.failure(outcome.failure)
+        self._report(outcome)
+        SAMPLES.add(outcome, started_at)
+        return outcome
+
+    def _read(self, resp: Any, ms: Any) -> sw.StreamOutcome:
+        reader, watch = SSEReader(), sw.StreamWatch(self.protocol)
+        raw = resp._response  # the geventhttpclient response: readline() returns as lines arrive
+        try:
+            while True:
+                line = raw.readline(b"\n")
+                if not line:
+                    break
+                for frame in reader.feed(line):
+                    watch.feed(frame, ms())
+        except Exception as exc:  # a cut connection: the watch says what was missing
+            watch.error = watch.error or _cut_reason(watch, exc)
+        finally:
+            raw.release()
+        return watch.finish(ms(), resp.status_code)
+
+    def _report(self, outcome: sw.StreamOutcome) -> None:
+        """The stream's own entries: TTFT, mean inter-token gap (ITL), total time (ok streams)."""
+        entries = {
+            "TTFT": outcome.ttft_ms,
+            "ITL": sum(outcome.gaps_ms) / len(outcome.gaps_ms) if outcome.gaps_ms else None,
+            "TOTAL": outcome.total_ms if outcome.ok else None,
+        }
+        for request_type, value in entries.items():
+            if value is not None:
+                self.environment.events.request.fire(
+                    request_type=request_type,
+                    name=self.label,
+                    response_time=value,
+                    response_length=0,
+                    exception=None,
+                    context={},
+                )
+
+
+class GatewayChatUser(_StreamUser):
+    """A signed-in user of the reference gateway's chat endpoint."""
+
+    protocol = sw.GATEWAY
+    url_option = "gateway_url"
+    label = "POST /api/v1/chat"
+
+    def on_start(self) -> None:
+        from harness.gateway.auth import mint_token
+
+        secret = getattr(self.opts, "jwt_secret", "")
+        if not secret:
+            raise ValueError("GatewayChatUser needs --jwt-secret (or JWT_SECRET) to sign its token")
+        self.token = mint_token(secret, sub=f"load-{uuid.uuid4().hex[:8]}", ttl_s=3600)
+
+    @task
+    def chat(self) -> None:
+        headers = {**self.mock_headers(), "Authorization": f"Bearer {self.token}"}
+        self.stream("/api/v1/chat", {"message": "Tell me something short."}, headers)
+
+
+class MockChatUser(_StreamUser):
+    """A client streaming chat completions from the mock directly (no gateway in between)."""
+
+    protocol = sw.CHAT
+    url_option = "mock_url"
+    label = "POST /v1/chat/completions (stream)"
+
+    @task
+    def chat(self) -> None:
+        headers = {**self.mock_headers(), "Authorization": "Bearer sk-load"}
+        body = {
+            "model": getattr(self.opts, "model", "gpt-4o-mini"),
+            "stream": True,
+            "messages": [{"role": "user", "content": "Tell me something short."}],
+        }
+        self.stream("/v1/chat/completions", body, headers)
+
+
+_RUN_SESSION = f"load-{uuid.uuid4().hex[:12]}"
+
+
+def _drain(resp: Any) -> None:
+    raw = resp._response
+    if raw is None:
+        return
+    try:
+        raw.read()
+    except Exception:
+        pass
+    finally:
+        raw.release()
+
+
+def _cut_reason(watch: sw.StreamWatch, exc: Exception) -> str | None:
+    if watch.terminated:
+        return None
+    return f"{sw.NO_TERMINATOR}: {type(exc).__name__}"
+
+
+# --- shipping samples from workers to the master, and writing them out ----------------------
+
+
+@events.report_to_master.add_listener
+def _ship(client_id: str, data: dict[str, Any]) -> None:
+    data[SAMPLES_KEY] = SAMPLES.drain()
+
+
+@events.worker_report.add_listener
+def _gather(client_id: str, data: dict[str, Any]) -> None:
+    SAMPLES.merge(data.get(SAMPLES_KEY) or {})
+
+
+@events.quitting.add_listener
+def _write(environment: Any, **_: Any) -> None:
+    opts = environment.parsed_options
+    path = getattr(opts, "results_json", "") if opts is not None else ""
+    if not path or isinstance(environment.runner, WorkerRunner):
+        return
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(SAMPLES.results()))
