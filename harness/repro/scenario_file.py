@@ -1,0 +1,118 @@
+"""Finding and reading a scenario file for a repro: its name, ``reproduces``, ``stack`` and ``expect``.
+
+The mock's scenario schema validates the file (errors name file, line and field); this module
+adds what only the repro needs and checks the ``stack:`` block::
+
+    stack:
+      drive: gateway            # which part of the reference stack the repro runs (DRIVES)
+      input: {message: "hi"}   # what it is given (driver-specific)
+      settings: {openai_sse_heartbeat_ms: 10000}   # overrides; durations in scenario time
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mockserver.scenario.schema import Scenario, ScenarioError, parse_file
+
+from .expect import unknown_operators
+
+DRIVES = ("sdk", "gateway", "txt2img", "img2img", "registry", "health", "stream")
+SUFFIXES = (".yaml", ".yml")
+
+
+class ScenarioFileError(ValueError):
+    """A scenario that cannot be found or whose repro blocks are wrong; the message says which."""
+
+
+@dataclass(slots=True)
+class ScenarioFile:
+    name: str
+    path: Path
+    description: str
+    reproduces: str | None
+    match: dict[str, Any]
+    drive: str
+    input: dict[str, Any] = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)
+    expect: dict[str, Any] = field(default_factory=dict)
+
+
+def scenario_roots() -> list[Path]:
+    """Where names are looked up: ``./scenarios`` and the project's own ``scenarios`` folder."""
+    roots = [Path.cwd() / "scenarios", Path(__file__).resolve().parents[2] / "scenarios"]
+    seen: list[Path] = []
+    for root in roots:
+        if root.is_dir() and root.resolve() not in seen:
+            seen.append(root.resolve())
+    return seen
+
+
+def catalogue(folder: str = "reported") -> list[Path]:
+    """The files of one scenario folder (``reported``: the catalogue of reported failures)."""
+    for root in scenario_roots():
+        if (root / folder).is_dir():
+            return sorted(p for p in (root / folder).iterdir() if p.suffix in SUFFIXES)
+    return []
+
+
+def locate(path_or_name: str) -> Path:
+    candidate = Path(path_or_name)
+    if candidate.suffix in SUFFIXES or candidate.parent != Path("."):
+        if candidate.is_file():
+            return candidate.resolve()
+        raise ScenarioFileError(f"{path_or_name}: no such scenario file")
+    found = [
+        p for root in scenario_roots() for suffix in SUFFIXES for p in root.rglob(f"{path_or_name}{suffix}")
+    ]
+    if not found:
+        where = ", ".join(str(r) for r in scenario_roots()) or "no scenarios folder found"
+        raise ScenarioFileError(f"no scenario named '{path_or_name}' (looked in {where})")
+    return found[0].resolve()
+
+
+def _mapping(data: dict[str, Any], key: str, where: str) -> dict[str, Any]:
+    value = data.get(key) or {}
+    if not isinstance(value, dict):
+        raise ScenarioFileError(f"{where}.{key}: expected a mapping, got {type(value).__name__}")
+    return value
+
+
+def from_scenario(scenario: Scenario) -> ScenarioFile:
+    """The repro's view of a scenario the mock's schema accepted; checks ``stack`` and ``expect``."""
+    where = scenario.path
+    stack = dict(getattr(scenario, "stack", None) or {})
+    drive = stack.get("drive", "sdk")
+    if drive not in DRIVES:
+        raise ScenarioFileError(f"{where}: stack.drive: expected one of {', '.join(DRIVES)}; got {drive!r}")
+    unknown = set(stack) - {"drive", "input", "settings"}
+    if unknown:
+        raise ScenarioFileError(
+            f"{where}: stack: unknown field(s) {', '.join(sorted(unknown))}; expected drive, input, settings"
+        )
+    mixed = unknown_operators(scenario.expect)
+    if mixed:
+        raise ScenarioFileError(f"{where}: expect.{mixed[0]}: mixes operators with other keys")
+    return ScenarioFile(
+        name=scenario.name,
+        path=Path(scenario.path),
+        description=scenario.description,
+        reproduces=scenario.reproduces,
+        match=scenario.match.to_dict(),
+        drive=drive,
+        input=_mapping(stack, "input", where + ": stack"),
+        settings=_mapping(stack, "settings", where + ": stack"),
+        expect=dict(scenario.expect),
+    )
+
+
+def load(path_or_name: str) -> ScenarioFile:
+    """Find the file, validate it with the mock's scenario schema, and read its repro blocks."""
+    path = locate(path_or_name)
+    try:
+        scenario = parse_file(path)
+    except ScenarioError as exc:
+        raise ScenarioFileError(str(exc)) from None
+    return from_scenario(scenario)
