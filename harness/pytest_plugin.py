@@ -34,10 +34,20 @@ from mockserver.web_runner import MockServer
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("mockopenai", "mock OpenAI server")
-    group.addoption("--mock-scenarios", action="append", default=None, metavar="PATH",
-                    help="scenario file or folder for the mock_openai fixtures (repeatable)")
-    group.addoption("--mock-time-scale", type=float, default=None, metavar="F",
-                    help="multiply every scenario wait by F (default 1.0)")
+    group.addoption(
+        "--mock-scenarios",
+        action="append",
+        default=None,
+        metavar="PATH",
+        help="scenario file or folder for the mock_openai fixtures (repeatable)",
+    )
+    group.addoption(
+        "--mock-time-scale",
+        type=float,
+        default=None,
+        metavar="F",
+        help="multiply every scenario wait by F (default 1.0)",
+    )
     group.addoption("--mock-seed", type=int, default=None, metavar="N", help="the mock's seed")
     parser.addini("mock_scenarios", "scenario files or folders for the mock", type="linelist", default=[])
     parser.addini("mock_time_scale", "time scale of the mock's waits", default="1.0")

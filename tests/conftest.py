@@ -24,13 +24,22 @@ def session_id() -> str:
 
 @pytest.fixture
 def client(mock_server, session_id) -> openai.OpenAI:
-    return openai.OpenAI(base_url=mock_server.base_url, api_key="sk-test",
-                         default_headers={"X-Mock-Session": session_id}, max_retries=0)
+    return openai.OpenAI(
+        base_url=mock_server.base_url,
+        api_key="sk-test",
+        default_headers={"X-Mock-Session": session_id},
+        max_retries=0,
+    )
 
 
 @pytest.fixture
 def aclient(mock_server, session_id) -> openai.AsyncOpenAI:
-    return openai.AsyncOpenAI(base_url=mock_server.base_url, api_key="sk-test",
-                              default_headers={"X-Mock-Session": session_id}, max_retries=0)
+    return openai.AsyncOpenAI(
+        base_url=mock_server.base_url,
+        api_key="sk-test",
+        default_headers={"X-Mock-Session": session_id},
+        max_retries=0,
+    )
+
 
 pytest_plugins = ["pytester"]

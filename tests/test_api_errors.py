@@ -63,8 +63,11 @@ def test_bad_field_is_400_naming_param(client, body, param):
 
 
 def test_malformed_json_is_400(mock_server):
-    r = httpx2.post(mock_server.base_url + "/chat/completions", content=b'{"model": ',
-                    headers={"Authorization": "Bearer sk-test", "content-type": "application/json"})
+    r = httpx2.post(
+        mock_server.base_url + "/chat/completions",
+        content=b'{"model": ',
+        headers={"Authorization": "Bearer sk-test", "content-type": "application/json"},
+    )
     assert r.status_code == 400
     assert "could not parse the JSON body" in r.json()["error"]["message"]
 

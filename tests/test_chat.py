@@ -20,9 +20,16 @@ def test_non_streaming_payload_validates_and_usage_counts_tokens(client):
     assert choice.finish_reason == "stop"
     assert choice.message.role == "assistant" and choice.message.content
     assert completion.usage.completion_tokens == len(choice.message.content.split())
-    assert completion.usage.total_tokens == completion.usage.prompt_tokens + completion.usage.completion_tokens
-    for header in ("x-request-id", "openai-processing-ms", "openai-version",
-                   "x-ratelimit-limit-requests", "x-ratelimit-remaining-tokens"):
+    assert (
+        completion.usage.total_tokens == completion.usage.prompt_tokens + completion.usage.completion_tokens
+    )
+    for header in (
+        "x-request-id",
+        "openai-processing-ms",
+        "openai-version",
+        "x-ratelimit-limit-requests",
+        "x-ratelimit-remaining-tokens",
+    ):
         assert raw.headers.get(header), header
 
 
@@ -37,10 +44,11 @@ def test_content_is_deterministic_for_the_same_request(client):
 def test_stream_wire_format_matches_openai(client, mock_server):
     import httpx2
 
-    r = httpx2.post(mock_server.base_url + "/chat/completions",
-                    headers={"Authorization": "Bearer sk-test"},
-                    json={"model": "gpt-4o", "messages": MSG, "stream": True,
-                          "stream_options": {"include_usage": True}})
+    r = httpx2.post(
+        mock_server.base_url + "/chat/completions",
+        headers={"Authorization": "Bearer sk-test"},
+        json={"model": "gpt-4o", "messages": MSG, "stream": True, "stream_options": {"include_usage": True}},
+    )
     assert r.headers["content-type"].startswith("text/event-stream")
     frames = [f for f in r.text.split("\n\n") if f]
     assert all(f.startswith("data: ") and "\nevent:" not in f and not f.startswith("event:") for f in frames)
@@ -67,8 +75,9 @@ def test_token_limit_ends_in_finish_reason_length(client, param):
     r = client.chat.completions.create(model="gpt-4o-mini", messages=MSG, **{param: 3})
     assert r.choices[0].finish_reason == "length"
     assert r.usage.completion_tokens == 3
-    chunks = list(client.chat.completions.create(model="gpt-4o-mini", messages=MSG, stream=True,
-                                                 **{param: 3}))
+    chunks = list(
+        client.chat.completions.create(model="gpt-4o-mini", messages=MSG, stream=True, **{param: 3})
+    )
     assert chunks[-1].choices[0].finish_reason == "length"
     assert sum(1 for c in chunks if c.choices[0].delta.content) == 3
 
@@ -81,8 +90,12 @@ class Weather(pydantic.BaseModel):
 
 def test_forced_tool_call_has_json_arguments_fitting_the_schema(client):
     tool = openai.pydantic_function_tool(Weather)
-    r = client.chat.completions.create(model="gpt-4o", messages=MSG, tools=[tool],
-                                       tool_choice={"type": "function", "function": {"name": "Weather"}})
+    r = client.chat.completions.create(
+        model="gpt-4o",
+        messages=MSG,
+        tools=[tool],
+        tool_choice={"type": "function", "function": {"name": "Weather"}},
+    )
     call = r.choices[0].message.tool_calls[0]
     assert r.choices[0].finish_reason == "tool_calls"
     assert call.function.name == "Weather" and call.id.startswith("call_")
@@ -90,9 +103,9 @@ def test_forced_tool_call_has_json_arguments_fitting_the_schema(client):
 
 
 def test_stream_helper_with_a_tool_call_parses_the_arguments(client):
-    with client.chat.completions.stream(model="gpt-4o", messages=MSG,
-                                        tools=[openai.pydantic_function_tool(Weather)],
-                                        tool_choice="required") as stream:
+    with client.chat.completions.stream(
+        model="gpt-4o", messages=MSG, tools=[openai.pydantic_function_tool(Weather)], tool_choice="required"
+    ) as stream:
         kinds = {event.type for event in stream}
         final = stream.get_final_completion()
     assert "tool_calls.function.arguments.done" in kinds

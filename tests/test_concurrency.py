@@ -8,7 +8,8 @@ import asyncio
 async def test_200_concurrent_streams_all_complete(aclient):
     async def one(i: int) -> tuple[str, str | None]:
         stream = await aclient.chat.completions.create(
-            model="gpt-4o-mini", messages=[{"role": "user", "content": f"q{i}"}], stream=True)
+            model="gpt-4o-mini", messages=[{"role": "user", "content": f"q{i}"}], stream=True
+        )
         text, finish = "", None
         async for chunk in stream:
             if chunk.choices:

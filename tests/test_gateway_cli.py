@@ -10,7 +10,7 @@ import urllib.error
 import urllib.request
 
 from gateway_fixtures import *  # noqa: F403
-from gateway_fixtures import SECRET, auth, chat
+from gateway_fixtures import SECRET, auth, chat, journal
 
 from harness.cli import main
 from mockserver.web_runner import free_port
@@ -35,7 +35,9 @@ def _wait_healthy(url: str, proc: subprocess.Popen, timeout_s: float = 15.0) -> 
     raise AssertionError("gateway did not become healthy")
 
 
-async def test_harness_gateway_serves_chat(gateway_mock, mock_session, tmp_path):
+async def test_harness_gateway_serves_chat_with_the_scenario_in_the_upstream_url(
+    gateway_mock, mock_session, tmp_path
+):
     port = free_port()
     env = {
         **os.environ,
@@ -52,7 +54,7 @@ async def test_harness_gateway_serves_chat(gateway_mock, mock_session, tmp_path)
             "--port",
             str(port),
             "--upstream",
-            gateway_mock.base_url,
+            f"{gateway_mock.url}/s/gateway-load/v1",
         ],
         env=env,
         cwd=tmp_path,
@@ -66,6 +68,9 @@ async def test_harness_gateway_serves_chat(gateway_mock, mock_session, tmp_path)
         answer = await chat(url, {"message": "hello from the CLI"}, auth(session=mock_session))
         assert answer.names[-2:] == ["usage", "done"]
         assert answer.of("done")[0].data["finish_reason"] == "stop"
+        assert len(answer.of("token")) == 20
+        [entry] = journal(gateway_mock, mock_session)  # the scenario came from the upstream URL's prefix
+        assert entry["scenario"] == "gateway-load" and entry["first_content_ms"] >= 150
     finally:
         proc.terminate()
         output, _ = proc.communicate(timeout=10)

@@ -49,7 +49,7 @@ def test_distributed_run_has_a_master_and_two_workers_on_loopback(capsys, tmp_pa
 
 def test_gateway_under_the_2pct_brownout_streams_with_the_scenario_ttft(capsys, tmp_path):
     code, printed, doc = run_load(
-        capsys, tmp_path, "-u", "6", "-r", "6", "-t", "3s", "--think-time", "0.2",
+        capsys, tmp_path, "-u", "6", "-r", "6", "-t", "2s", "--think-time", "0.2",
         "--targets", tiny_targets(tmp_path),
     )
     assert code == 0, printed

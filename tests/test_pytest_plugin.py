@@ -17,8 +17,9 @@ def test_mock_openai_fixture_gives_a_session_bound_client_and_journal(mock_opena
 
 async def test_async_client_and_reset(mock_openai):
     client = mock_openai.async_client(max_retries=0)
-    stream = await client.chat.completions.create(model="gpt-4o", stream=True,
-                                                  messages=[{"role": "user", "content": "hi"}])
+    stream = await client.chat.completions.create(
+        model="gpt-4o", stream=True, messages=[{"role": "user", "content": "hi"}]
+    )
     chunks = [c async for c in stream]
     assert chunks and mock_openai.journal()[0]["ended"] == "complete"
     mock_openai.reset()
@@ -35,7 +36,7 @@ def test_sessions_of_two_handles_do_not_mix(mock_openai_server):
     a.reset()
 
 
-PLUGIN_USER_TEST = '''
+PLUGIN_USER_TEST = """
 import pytest
 
 def test_user(mock_openai):
@@ -50,7 +51,7 @@ def test_marker_selects_scenario(mock_openai):
     with pytest.raises(openai.BadRequestError) as exc:
         mock_openai.client(max_retries=0).models.list()
     assert exc.value.code == "unknown_scenario"
-'''
+"""
 
 
 def test_plugin_is_registered_by_entry_point_for_a_user_project(pytester: pytest.Pytester):

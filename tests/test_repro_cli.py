@@ -187,3 +187,8 @@ def test_the_memory_growth_repro_catches_a_client_that_keeps_every_event(monkeyp
     failed = [c for c in result.checks if not c.ok]
     assert [c.path for c in failed] == ["stream.sdk_objects_retained"], result.report_text()
     assert failed[0].got >= 1000
+
+
+async def test_run_scenario_can_be_called_from_async_code():
+    result = run_scenario("no-connector-for-service")
+    assert result.ok, result.report_text()

@@ -183,6 +183,28 @@ def test_cancel_stops_the_job_where_it_stands(client):
         client.responses.retrieve(created.id)
 
 
+def test_cancel_mid_answer_keeps_the_text_so_far_and_the_log_stops_there(client):
+    created = client.responses.create(
+        model="gpt-4o", input="Interrupt me", background=True, extra_headers=scenario("responses-steady")
+    )
+    current = created
+    while not (current.status == "in_progress" and current.output and current.output_text):
+        assert current.status in ("queued", "in_progress")
+        time.sleep(0.02)
+        current = client.responses.retrieve(created.id)
+    cancelled = client.responses.cancel(created.id)
+    Response.model_validate(cancelled.to_dict())
+    assert cancelled.status == "cancelled" and cancelled.output[0].status == "incomplete"
+    whole = client.responses.create(model="gpt-4o", input="Interrupt me").output_text  # same content key
+    assert cancelled.output_text.startswith(current.output_text) and whole.startswith(cancelled.output_text)
+    assert cancelled.output_text != whole
+    log = list(client.responses.retrieve(created.id, stream=True))
+    assert log[-1].type == "response.output_text.delta"  # no terminal event after a cancel
+    assert "".join(e.delta for e in log if e.type == "response.output_text.delta") == cancelled.output_text
+    time.sleep(STEADY_END_S)
+    assert client.responses.retrieve(created.id).to_dict() == cancelled.to_dict()  # frozen where it stood
+
+
 def test_only_running_background_responses_can_be_cancelled(client):
     plain = client.responses.create(model="gpt-4o", input="sync")
     with pytest.raises(openai.BadRequestError) as exc:

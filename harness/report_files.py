@@ -1,0 +1,145 @@
+"""The main job's report: one JSON document, an HTML page, and its two plots as PNGs.
+
+Pure of any network or process work: it takes the figures the job measured and writes files.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(slots=True)
+class Row:
+    """One line of the verdict table."""
+
+    section: str  # "catalogue" | "load"
+    name: str
+    ok: bool
+    expected: str
+    got: str
+
+
+def render_table(rows: Sequence[Row]) -> str:
+    head = ("", "section", "check", "expected", "got")
+    body = [("PASS" if r.ok else "FAIL", r.section, r.name, r.expected, r.got) for r in rows]
+    widths = [max(len(str(line[i])) for line in [head, *body]) for i in range(len(head))]
+    widths = [min(w, 60) for w in widths]
+
+    def fmt(line: Sequence[str]) -> str:
+        cells = [str(c)[: widths[i]].ljust(widths[i]) for i, c in enumerate(line)]
+        return "  ".join(cells).rstrip()
+
+    sep = "  ".join("-" * w for w in widths)
+    passed = sum(r.ok for r in rows)
+    verdict = "PASS" if rows and passed == len(rows) else "FAIL"
+    return "\n".join(
+        [fmt(head), sep, *(fmt(b) for b in body), sep, f"{verdict}: {passed}/{len(rows)} checks passed"]
+    )
+
+
+def plot_ttft_histogram(samples_ms: Sequence[float], path: Path, target_ms: float | None) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 3.6), dpi=100)
+    if samples_ms:
+        ax.hist(samples_ms, bins=40, color="#3b7dd8")
+    else:
+        ax.text(0.5, 0.5, "no TTFT samples", ha="center", va="center", transform=ax.transAxes)
+    if target_ms is not None:
+        ax.axvline(target_ms, color="#d83b3b", linestyle="--", label=f"p95 target {target_ms:g} ms")
+        ax.legend()
+    ax.set_xlabel("time to first token (ms)")
+    ax.set_ylabel("streams")
+    ax.set_title("Client TTFT through the gateway")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def plot_retries_over_time(per_second: Sequence[dict[str, Any]], path: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 3.6), dpi=100)
+    seconds = [row["second"] for row in per_second]
+    ax.plot(seconds, [row["requests"] for row in per_second], label="streams", color="#3b7dd8")
+    ax.plot(
+        seconds, [row["with_retries"] for row in per_second], label="streams with retries", color="#e08a1e"
+    )
+    ax.plot(seconds, [row["failures"] for row in per_second], label="failed streams", color="#d83b3b")
+    ax.set_xlabel("second of the run")
+    ax.set_ylabel("count")
+    ax.set_title("Retries over time (provider_retry_count > 0)")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def write_report(
+    out_dir: Path,
+    rows: Sequence[Row],
+    catalogue: list[dict[str, Any]],
+    load: dict[str, Any] | None,
+    machine: dict[str, Any],
+) -> dict[str, Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    passed = bool(rows) and all(r.ok for r in rows)
+    doc = {
+        "passed": passed,
+        "machine": machine,
+        "verdicts": [asdict(r) for r in rows],
+        "catalogue": catalogue,
+        "load": load,
+    }
+    files = {"json": out_dir / "run.json"}
+    files["json"].write_text(json.dumps(doc, indent=1, default=str))
+    images: list[tuple[str, str]] = []
+    if load is not None:
+        target = next((t["limit"] for t in load.get("targets", []) if t["metric"] == "ttft_ms.p95"), None)
+        files["ttft"] = plot_ttft_histogram(
+            load.get("ttft_ms_samples", []), out_dir / "ttft_histogram.png", target
+        )
+        files["retries"] = plot_retries_over_time(
+            load.get("per_second", []), out_dir / "retries_over_time.png"
+        )
+        images = [("TTFT histogram", files["ttft"].name), ("Retries over time", files["retries"].name)]
+    files["html"] = out_dir / "index.html"
+    files["html"].write_text(_html(rows, images, machine, passed))
+    return files
+
+
+def _html(rows: Sequence[Row], images: list[tuple[str, str]], machine: dict[str, Any], passed: bool) -> str:
+    e = html.escape
+    trs = "\n".join(
+        f"<tr class={'pass' if r.ok else 'fail'}><td>{'PASS' if r.ok else 'FAIL'}</td><td>{e(r.section)}</td>"
+        f"<td>{e(r.name)}</td><td>{e(r.expected)}</td><td>{e(r.got)}</td></tr>"
+        for r in rows
+    )
+    imgs = "\n".join(f"<h2>{e(title)}</h2><img src='{e(src)}' alt='{e(title)}'>" for title, src in images)
+    where = ", ".join(f"{k}: {v}" for k, v in machine.items())
+    verdict = "PASS" if passed else "FAIL"
+    return f"""<!doctype html>
+<html><head><meta charset="utf-8"><title>harness run: {verdict}</title>
+<style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}
+td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left}}.pass td:first-child{{color:#1a7f37}}
+.fail td:first-child{{color:#cf222e;font-weight:bold}}</style></head>
+<body><h1>harness run: {verdict}</h1><p>{e(where)}</p>
+<table><tr><th></th><th>section</th><th>check</th><th>expected</th><th>got</th></tr>
+{trs}
+</table>
+{imgs}
+</body></html>
+"""
