@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,7 +15,7 @@ from mockserver.web_runner import MockServer
 from .context import RunContext, StackRun
 from .expect import Check, evaluate
 from .runners import error_text, runner_for
-from .scenario_file import ScenarioFile, load
+from .scenario_file import ScenarioFile, ScenarioFileError, load
 from .wire import wire_facts
 
 # Scenario time runs 50x faster than real time: a 30 s stall replays in 0.6 s.
@@ -55,10 +56,8 @@ async def _drive(ctx: RunContext) -> StackRun:
     runner = runner_for(ctx.scenario.drive)
     try:
         return await runner(ctx)
-    except ValueError as exc:
-        if str(exc).startswith(str(ctx.scenario.path)):
-            raise  # the scenario's stack block is wrong: say so, do not judge
-        return _crashed(ctx, exc)
+    except ScenarioFileError:
+        raise  # the scenario's stack block is wrong: say so, do not judge
     except Exception as exc:  # the stack blew up: that is an observation, judged like any other
         return _crashed(ctx, exc)
 
@@ -67,6 +66,16 @@ def _crashed(ctx: RunContext, exc: BaseException) -> StackRun:
     section = "connector" if ctx.scenario.drive in ("txt2img", "img2img") else ctx.scenario.drive
     text = error_text(exc)
     return StackRun({section: {"outcome": "crashed", "error": text}}, [f"the stack raised {text}"])
+
+
+def _run_coroutine(coro: Any) -> Any:
+    """``asyncio.run``, also from code that already runs an event loop (then on a worker thread)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    with ThreadPoolExecutor(1, thread_name_prefix="repro") as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 def run_scenario(path_or_name: str, *, time_scale: float = DEFAULT_TIME_SCALE, seed: int = 0) -> ReproResult:
@@ -87,7 +96,7 @@ def run_scenario(path_or_name: str, *, time_scale: float = DEFAULT_TIME_SCALE, s
     )
     t0 = time.perf_counter()
     with MockServer(config) as mock:
-        stack = asyncio.run(_drive(RunContext(scenario, mock, time_scale)))
+        stack = _run_coroutine(_drive(RunContext(scenario, mock, time_scale)))
         journal = _journal(mock)
     facts = {"wire": wire_facts(journal), **stack.facts}
     checks = evaluate(scenario.expect, facts)

@@ -24,6 +24,7 @@ from harness.connectors import (
 from mockserver.png import render_b64
 
 from ..context import RunContext, StackRun
+from ..scenario_file import ScenarioFileError
 
 CONNECTORS = {"txt2img": OpenAITxt2ImgConnector, "img2img": OpenAIImg2ImgConnector}
 DEFAULTS = {"backoff_initial_ms": 1000, "max_resumes": 3, "sdk_max_retries": 2}
@@ -35,7 +36,7 @@ def input_image(value: Any, where: str) -> str | None:
     if isinstance(value, dict) and value.get("png") in ("base64", "data_url"):
         b64 = render_b64(0, "repro-input", "1024x1024")
         return b64 if value["png"] == "base64" else f"data:image/png;base64,{b64}"
-    raise ValueError(
+    raise ScenarioFileError(
         f"{where}: stack.input.image: expected a string or {{png: base64 | data_url}}, got {value!r}"
     )
 

@@ -17,23 +17,27 @@ from harness.connectors.registry import (
 )
 
 from ..context import RunContext, StackRun
+from ..scenario_file import ScenarioFileError
 
 
 async def run(ctx: RunContext) -> StackRun:
     inp = ctx.input
     service = inp.get("service")
     if not isinstance(service, str) or not service:
-        raise ValueError(f"{ctx.scenario.path}: stack.input.service: expected the service to look up")
-    entries = (
-        parse_service_mapping(inp["mapping"], "stack.input.mapping")
-        if "mapping" in inp
-        else load_service_mapping()
-    )
+        raise ScenarioFileError(f"{ctx.scenario.path}: stack.input.service: expected the service to look up")
+    try:
+        entries = (
+            parse_service_mapping(inp["mapping"], f"{ctx.scenario.path}: stack.input.mapping")
+            if "mapping" in inp
+            else load_service_mapping()
+        )
+    except ServiceMappingError as exc:
+        raise ScenarioFileError(str(exc)) from None
     classes = default_connector_classes()
     if "classes" in inp:
         missing = sorted(set(inp["classes"]) - set(classes))
         if missing:
-            raise ValueError(
+            raise ScenarioFileError(
                 f"{ctx.scenario.path}: stack.input.classes: unknown connector class(es) "
                 f"{', '.join(missing)}; known: {', '.join(sorted(classes))}"
             )

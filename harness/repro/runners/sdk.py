@@ -13,6 +13,7 @@ from typing import Any
 import openai
 
 from ..context import RunContext, StackRun
+from ..scenario_file import ScenarioFileError
 from . import error_text
 
 DEFAULT_MODELS = {"images.generations": "gpt-image-1"}
@@ -74,7 +75,7 @@ async def run(ctx: RunContext) -> StackRun:
         or "chat.completions"
     )
     if endpoint not in ENDPOINTS:
-        raise ValueError(
+        raise ScenarioFileError(
             f"{ctx.scenario.path}: stack.input.endpoint: the sdk driver calls one of "
             f"{', '.join(ENDPOINTS)}; got {endpoint!r}"
         )

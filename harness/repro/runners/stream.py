@@ -28,6 +28,7 @@ from harness.connectors import (
 )
 
 from ..context import RunContext, StackRun
+from ..scenario_file import ScenarioFileError
 from . import error_text
 
 DEFAULTS = {
@@ -56,7 +57,9 @@ async def run(ctx: RunContext) -> StackRun:
     inp, settings = ctx.input, ctx.settings(DEFAULTS)
     api = inp.get("api", "chat")
     if api not in ("chat", "responses"):
-        raise ValueError(f"{ctx.scenario.path}: stack.input.api: expected chat or responses, got {api!r}")
+        raise ScenarioFileError(
+            f"{ctx.scenario.path}: stack.input.api: expected chat or responses, got {api!r}"
+        )
     backoff = Backoff(
         initial_ms=settings["backoff_initial_ms"],
         max_ms=settings["backoff_max_ms"],
