@@ -74,6 +74,19 @@ async def test_drop_after_tokens_keeps_them_and_reports_the_disconnect(gateway, 
     assert entry["ended"] == "dropped"
 
 
+async def test_in_band_error_event_after_tokens(gateway, gateway_mock, mock_session):
+    answer = await chat(
+        gateway.url,
+        {"message": "hi"},
+        auth(scenario="gateway-error-event-after-tokens", session=mock_session),
+    )
+    assert answer.names == ["token", "token", "error", "done"]
+    assert answer.text == "First second"
+    assert answer.of("error")[0].data == {"code": "SERVER_ERROR", "message": MESSAGES["SERVER_ERROR"]}
+    assert answer.of("done")[0].data == {"finish_reason": "error", "provider_retry_count": 0}
+    assert len(journal(gateway_mock, mock_session)) == 1
+
+
 async def test_stall_past_the_read_timeout(gateway_factory, gateway_mock, mock_session):
     gw = gateway_factory(read_timeout_ms=300)
     t0 = time.perf_counter()
@@ -161,7 +174,7 @@ async def test_heartbeats_arrive_on_time_before_the_first_token(gateway_factory,
     assert connected.comment == "Connected to chat stream"
     times = [connected.at] + [b.at for b in beats]
     gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
-    assert all(0.06 <= g <= 0.2 for g in gaps), gaps
+    assert all(0.05 <= g <= 0.25 for g in gaps), gaps
     for beat in beats:
         epoch_ms = int(beat.comment.split()[1])
         assert abs(epoch_ms - time.time() * 1000) < 5_000
@@ -205,6 +218,8 @@ async def test_100_concurrent_streams_through_a_brownout_all_end_with_done(gatew
         "gateway-three-500s",
         "gateway-drop-after-tokens",
         "gateway-stall-past-timeout",
+        "gateway-error-event-after-tokens",
+        "gateway-stall-before-first-token",
     ],
 )
 async def test_every_stream_ends_with_done_and_never_a_traceback(gateway_factory, mock_session, scenario):

@@ -11,7 +11,7 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -21,7 +21,7 @@ from .upstream import Piece
 
 log = logging.getLogger("harness.gateway")
 
-OpenStream = Callable[[int], AsyncIterator[Piece]]  # retry_count -> pieces of one attempt
+OpenStream = Callable[[int], AsyncGenerator[Piece, None]]  # retry_count -> pieces of one attempt
 
 
 class ClientGone(Exception):
@@ -142,7 +142,7 @@ async def _attempt(
                 if piece.tokens_out is not None:
                     result.tokens_in, result.tokens_out = piece.tokens_in, piece.tokens_out
         finally:
-            await pieces.aclose()  # type: ignore[attr-defined]
+            await pieces.aclose()
     if finish is None:
         raise IncompleteStream("the upstream stream ended without a finish_reason")
     result.finish_reason = finish

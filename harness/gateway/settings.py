@@ -47,6 +47,10 @@ class GatewaySettings:
     host: str = "127.0.0.1"
     port: int = 3000
 
+    def __post_init__(self) -> None:
+        if isinstance(self.cors_origins, str):
+            object.__setattr__(self, "cors_origins", _origins(self.cors_origins))
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> GatewaySettings:
         env = os.environ if env is None else env
@@ -62,8 +66,6 @@ class GatewaySettings:
                 f"Unknown gateway setting(s): {', '.join(unknown)}. Known: {', '.join(sorted(known))}."
             )
         values.update(overrides)
-        if isinstance(values.get("cors_origins"), str):
-            values["cors_origins"] = _origins(values["cors_origins"])
         settings = cls(**values)
         settings.check()
         return settings

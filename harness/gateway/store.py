@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import json
+import logging
 import sqlite3
 import threading
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+log = logging.getLogger("harness.gateway")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS telemetry_events (
@@ -84,12 +86,12 @@ class GatewayStore:
     def add_event(
         self, type_: str, payload: dict[str, Any], created_at: str | None = None
     ) -> concurrent.futures.Future[int]:
-        return self.submit(insert_event, type_, payload, created_at or timestamp())
+        return _logged(self.submit(insert_event, type_, payload, created_at or timestamp()))
 
     def add_turns(
         self, user_sub: str, session_id: str, turns: list[tuple[str, str]]
     ) -> concurrent.futures.Future[None]:
-        return self.submit(insert_turns, user_sub, session_id, turns, timestamp())
+        return _logged(self.submit(insert_turns, user_sub, session_id, turns, timestamp()))
 
     # --- reads --------------------------------------------------------------------------------
 
@@ -98,6 +100,17 @@ class GatewayStore:
 
     async def events(self, type_: str | None = None) -> list[dict[str, Any]]:
         return await self.run(select_events, type_)
+
+
+def _logged(future: concurrent.futures.Future[T]) -> concurrent.futures.Future[T]:
+    """A queued write nobody awaits still reports its failure in the log."""
+
+    def report(done: concurrent.futures.Future[T]) -> None:
+        if not done.cancelled() and done.exception() is not None:
+            log.error("telemetry database write failed: %r", done.exception())
+
+    future.add_done_callback(report)
+    return future
 
 
 def insert_event(conn: sqlite3.Connection, type_: str, payload: dict[str, Any], created_at: str) -> int:

@@ -67,7 +67,7 @@ async def gateway_middleware(
     extra = {"X-Request-Id": request_id, **cors_headers(origin, allowed)}
     request[RESPONSE_HEADERS] = extra
     try:
-        if request.method == "OPTIONS":
+        if request.method == "OPTIONS":  # answered here for every path, before routing and auth
             return preflight(request_id, origin, allowed)
         try:
             response = await handler(request)
@@ -265,6 +265,7 @@ def create_gateway_app(
 ) -> web.Application:
     """The gateway app. ``store`` and ``upstream`` default to ones built from ``settings``; the
     app owns (and closes) the ones it builds."""
+    settings.check()
     app = web.Application(middlewares=[gateway_middleware], client_max_size=1024 * 1024)
     app[SETTINGS] = settings
     app[POLICY] = RetryPolicy.from_settings(settings)
