@@ -4,6 +4,7 @@ is validated with the SDK's own types."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import struct
@@ -264,6 +265,25 @@ def test_json_schema_text_format_parses_into_the_model(client):
     parsed = client.responses.parse(model="gpt-4o", input="Weather in Paris?", text_format=Weather)
     assert isinstance(parsed.output_parsed, Weather) and parsed.output_parsed.conditions
     assert parsed.text.format.type == "json_schema" and parsed.text.format.name == "Weather"
+
+
+def test_json_object_text_format_is_json(client):
+    response = client.responses.create(
+        model="gpt-4o", input="JSON please", text={"format": {"type": "json_object"}}
+    )
+    assert isinstance(json.loads(response.output_text), dict) and response.text.format.type == "json_object"
+
+
+async def test_a_hundred_concurrent_streams_each_get_their_own_answer(aclient):
+    async def one(i: int) -> tuple[str, str]:
+        events = [e async for e in await aclient.responses.create(model="gpt-4o", input=f"q{i}", stream=True)]
+        deltas = "".join(e.delta for e in events if e.type == "response.output_text.delta")
+        assert [e.sequence_number for e in events] == list(range(len(events)))
+        return deltas, events[-1].response.output_text
+
+    results = await asyncio.gather(*(one(i) for i in range(100)))
+    assert all(deltas == final for deltas, final in results)
+    assert len({final for _, final in results}) > 50
 
 
 # --- the image_generation tool ------------------------------------------------------------------

@@ -12,7 +12,12 @@ import openai
 import pytest
 from openai.types.responses import Response
 
+from mockserver.api.responses_events import build_events, plan_outputs
+from mockserver.api.responses_request import parse_request
+from mockserver.api.responses_store import Job
+from mockserver.clock import Clock
 from mockserver.config import MockConfig
+from mockserver.scenario.schema import ResponseSpec
 from mockserver.web_runner import MockServer
 
 TIME_SCALE = 0.1
@@ -205,6 +210,27 @@ def test_cancel_mid_answer_keeps_the_text_so_far_and_the_log_stops_there(client)
     assert client.responses.retrieve(created.id).to_dict() == cancelled.to_dict()  # frozen where it stood
 
 
+def test_a_stream_following_a_cancelled_job_ends_where_the_job_stopped(client, mock_server, session_id):
+    stream = client.responses.create(
+        model="gpt-4o",
+        input="Cancel while I listen",
+        background=True,
+        stream=True,
+        extra_headers=scenario("responses-steady"),
+    )
+    heard, cancelled = [], None
+    for event in stream:
+        heard.append(validated(event))
+        if event.type == "response.output_text.delta" and cancelled is None:
+            cancelled = client.responses.cancel(heard[0].response.id)  # mid-stream, from elsewhere
+    assert cancelled.status == "cancelled"
+    log = list(client.responses.retrieve(heard[0].response.id, stream=True))
+    assert [e.to_dict() for e in heard] == [e.to_dict() for e in log]  # nothing after the cancel
+    assert heard[-1].type == "response.output_text.delta"
+    entries = httpx2.get(mock_server.url + "/_mock/journal", params={"session": session_id}).json()
+    assert entries[0]["endpoint"] == "responses" and entries[0]["ended"] == "complete"
+
+
 def test_only_running_background_responses_can_be_cancelled(client):
     plain = client.responses.create(model="gpt-4o", input="sync")
     with pytest.raises(openai.BadRequestError) as exc:
@@ -281,3 +307,36 @@ def test_scenario_timing_paces_a_plain_stream(client):
     assert arrivals[0][1] < first_delta  # created and in_progress come first, at once
     assert first_delta >= 2000 * TIME_SCALE / 1000 * 0.9  # the scenario's TTFT, under the time scale
     assert arrivals[-1][1] >= PACED_END_S * 0.9
+
+
+# --- the job timeline, without a server ----------------------------------------------------------
+
+
+def job_of(spec: ResponseSpec, time_scale: float = 1.0) -> Job:
+    req = parse_request({"model": "gpt-4o", "input": "timeline", "background": True})
+    events = build_events(req, "resp_t", 0, plan_outputs(req, spec, 0, "resp_t"), spec, time_scale)
+    return Job.start("resp_t", req.model, True, events, Clock(time_scale))
+
+
+def test_follow_sends_what_is_due_at_once_and_the_rest_at_its_due_time():
+    job = job_of(ResponseSpec(tokens=5, ttft_ms=100, inter_token_ms=10))
+    assert job.due_ms[-1] == 140  # TTFT, then four more tokens
+    assert job.emitted(49) == 2 and job.status(49) == "queued"  # created, queued
+    assert job.status(50) == "in_progress" and job.status(140) == "completed"
+    later = job.follow(starting_after=3, now_ms=115)
+    assert [e.data["sequence_number"] for e in later] == list(range(4, len(job.events)))
+    due_now = [e for e in later if job.due_ms[e.data["sequence_number"]] <= 115]
+    assert due_now and all(e.delay_ms == 0 for e in due_now)
+    assert sum(e.delay_ms for e in later) == pytest.approx(140 - 115)
+    # a follower whose clock runs twice as fast waits twice as many of its own ms
+    assert sum(e.delay_ms for e in job.follow(3, 115, time_scale=0.5)) == pytest.approx(2 * (140 - 115))
+
+
+def test_followed_events_are_copies_and_a_cancel_freezes_the_timeline():
+    job = job_of(ResponseSpec(tokens=5, ttft_ms=100, inter_token_ms=10))
+    copy = job.follow(-1, 0.0)
+    copy[0].data["sequence_number"] = 99  # what a fault may do to its events
+    assert job.events[0].data["sequence_number"] == 0
+    job.cancel(105)
+    assert job.status(10_000) == "cancelled" and job.emitted(10_000) == job.emitted(105)
+    assert len(job.follow(-1, 10_000)) == job.emitted(105)

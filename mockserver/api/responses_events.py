@@ -82,9 +82,12 @@ def chosen_tool(req: ResponsesRequest) -> dict[str, Any] | None:
     if isinstance(choice, dict):
         kind = choice.get("type")
         return next(
-            t
-            for t in req.tools
-            if t.get("type") == kind and (kind != "function" or t.get("name") == choice.get("name"))
+            (
+                t
+                for t in req.tools
+                if t.get("type") == kind and (kind != "function" or t.get("name") == choice.get("name"))
+            ),
+            None,  # e.g. allowed_tools, mcp: the mock answers in text
         )
     if choice == "required":
         return req.tools[0]
@@ -166,7 +169,7 @@ def echoed_tools(req: ResponsesRequest) -> list[dict[str, Any]]:
     out = []
     for tool in req.tools:
         if tool.get("type") == "function":
-            out.append({"description": None, "strict": True, **tool})
+            out.append({"description": None, "parameters": None, "strict": True, **tool})
         elif tool.get("type") == "image_generation":
             out.append({**IMAGE_TOOL_DEFAULTS, **tool})
         else:
@@ -419,4 +422,7 @@ def snapshot(events: list[StreamEvent], emitted: int, cancelled: bool = False) -
     response["output"] = [items[i] for i in sorted(items)]
     if cancelled:
         response["status"] = "cancelled"
+        for item in response["output"]:
+            if item["status"] == "in_progress" and item["type"] in ("message", "function_call"):
+                item["status"] = "incomplete"  # cut short by the cancel
     return response

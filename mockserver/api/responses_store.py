@@ -13,7 +13,7 @@ import bisect
 import copy
 import itertools
 from collections import OrderedDict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .. import errors
@@ -22,7 +22,7 @@ from ..reply import StreamEvent
 from .responses_events import TERMINAL, snapshot
 
 STATE_KEY = "responses"
-MAX_STORED = 2000  # oldest responses are forgotten first
+MAX_STORED = 1000  # oldest responses are forgotten first
 
 
 @dataclass(slots=True)
@@ -35,6 +35,9 @@ class Job:
     started: float  # clock.monotonic() at creation
     time_scale: float  # of the clock the job runs on (real seconds per scenario second)
     cancelled_ms: float | None = None
+    # Events handed to streams still following the job, by log index: a cancel silences the
+    # ones not yet due, so no follower hears of progress the job never made.
+    followers: list[list[tuple[int, StreamEvent]]] = field(default_factory=list)
 
     @classmethod
     def start(cls, rid: str, model: str, background: bool, events: list[StreamEvent], clock: Clock) -> Job:
@@ -60,8 +63,17 @@ class Job:
         return snapshot(self.events, self.emitted(now_ms), cancelled=self.cancelled_ms is not None)
 
     def cancel(self, now_ms: float) -> None:
-        if self.cancelled_ms is None:
-            self.cancelled_ms = now_ms
+        """Freeze the timeline at ``now_ms``. Streams following the job deliver what was due by
+        then and end cleanly, without a terminal event (the API has none for a cancel)."""
+        if self.cancelled_ms is not None:
+            return
+        self.cancelled_ms = now_ms
+        cut = self.emitted(now_ms)
+        for handed_out in self.followers:
+            for index, ev in handed_out:
+                if index >= cut:
+                    silence(ev)
+        self.followers.clear()
 
     def follow(
         self, starting_after: int, now_ms: float, time_scale: float | None = None
@@ -71,24 +83,32 @@ class Job:
         follower's; default the job's). Copies, so a fault that edits them leaves the log intact."""
         ratio = self.time_scale / (time_scale or self.time_scale)
         end = self.emitted(now_ms) if self.cancelled_ms is not None else len(self.events)
-        out = []
+        handed_out = []
         cursor = now_ms
         for i in range(max(0, starting_after + 1), end):
             due = self.due_ms[i]
-            out.append(
-                replace(
-                    self.events[i],
-                    data=copy.deepcopy(self.events[i].data),
-                    delay_ms=max(0.0, due - cursor) * ratio,
-                )
+            ev = replace(
+                self.events[i],
+                data=copy.deepcopy(self.events[i].data),
+                delay_ms=max(0.0, due - cursor) * ratio,
             )
+            handed_out.append((i, ev))
             cursor = max(cursor, due)
-        return out
+        if self.finished(now_ms):
+            self.followers.clear()  # nothing left that a cancel could stop
+        elif self.background:  # only background jobs can be cancelled
+            self.followers.append(handed_out)
+        return [ev for _, ev in handed_out]
 
     def final(self) -> dict[str, Any]:
         last = self.events[-1]
         assert last.type in TERMINAL
         return copy.deepcopy(last.data["response"])
+
+
+def silence(ev: StreamEvent) -> None:
+    """Turn a handed-out event into an empty pause of no length: delivery writes nothing for it."""
+    ev.raw, ev.delay_ms, ev.content, ev.terminal = b"", 0.0, False, False
 
 
 class ResponseStore:
