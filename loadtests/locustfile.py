@@ -42,45 +42,45 @@ from harness.load.sse_reader import SSEReader
 
 SAMPLES = LoadSamples(node=f"{socket.gethostname()}:{os.getpid()}")
 SAMPLES_KEY = "stream_samples"
+_RUN_SESSION = f"load-{uuid.uuid4().hex[:12]}"  # X-Mock-Session unless --mock-session says otherwise
 
 
 @events.init_command_line_parser.add_listener
 def _options(parser: Any) -> None:
-    g = parser
-    g.add_argument(
+    parser.add_argument(
         "--gateway-url",
         default=os.environ.get("GATEWAY_URL", ""),
         help="base URL of the reference gateway (default: --host)",
     )
-    g.add_argument(
+    parser.add_argument(
         "--mock-url",
         default=os.environ.get("MOCK_URL", ""),
         help="base URL of the mock, without /v1 (default: --host)",
     )
-    g.add_argument("--scenario", default="", help="mock scenario to select (X-Mock-Scenario)")
-    g.add_argument(
+    parser.add_argument("--scenario", default="", help="mock scenario to select (X-Mock-Scenario)")
+    parser.add_argument(
         "--mock-session", default="", help="X-Mock-Session for every request (default: one per run)"
     )
-    g.add_argument(
+    parser.add_argument(
         "--jwt-secret",
         default=os.environ.get("JWT_SECRET", ""),
         include_in_web_ui=False,
         help="HS256 secret the gateway checks (default: $JWT_SECRET)",
     )
-    g.add_argument("--model", default="gpt-4o-mini", help="model the mock-direct user asks for")
-    g.add_argument(
+    parser.add_argument("--model", default="gpt-4o-mini", help="model the mock-direct user asks for")
+    parser.add_argument(
         "--think-time",
         type=float,
         default=0.5,
         help="mean seconds a user waits between streams (uniform, 0.5x..1.5x)",
     )
-    g.add_argument(
+    parser.add_argument(
         "--stream-timeout",
         type=float,
         default=30.0,
         help="seconds of silence after which a stream is given up",
     )
-    g.add_argument(
+    parser.add_argument(
         "--results-json",
         default="",
         help="write every stream's samples (TTFT, retries, failures) to this file",
@@ -154,7 +154,7 @@ class _StreamUser(FastHttpUser):
                 for frame in reader.feed(line):
                     watch.feed(frame, ms())
         except Exception as exc:  # a cut connection: the watch says what was missing
-            watch.error = watch.error or _cut_reason(watch, exc)
+            watch.connection_lost(type(exc).__name__)
         finally:
             raw.release()
         return watch.finish(ms(), resp.status_code)
@@ -217,9 +217,6 @@ class MockChatUser(_StreamUser):
         self.stream("/v1/chat/completions", body, headers)
 
 
-_RUN_SESSION = f"load-{uuid.uuid4().hex[:12]}"
-
-
 def _drain(resp: Any) -> None:
     raw = resp._response
     if raw is None:
@@ -230,12 +227,6 @@ def _drain(resp: Any) -> None:
         pass
     finally:
         raw.release()
-
-
-def _cut_reason(watch: sw.StreamWatch, exc: Exception) -> str | None:
-    if watch.terminated:
-        return None
-    return f"{sw.NO_TERMINATOR}: {type(exc).__name__}"
 
 
 # --- shipping samples from workers to the master, and writing them out ----------------------

@@ -8,9 +8,15 @@ from harness.load.locust_run import LocustPlan, parse_duration
 
 
 def plan(**kw) -> LocustPlan:
-    base = dict(user="gateway", users=100, spawn_rate=50, run_time="15s", results_json="/r.json",
-                options={"gateway_url": "http://127.0.0.1:3000", "scenario": "load-brownout-2pct-429"},
-                env={"JWT_SECRET": "s" * 40})
+    base = dict(
+        user="gateway",
+        users=100,
+        spawn_rate=50,
+        run_time="15s",
+        results_json="/r.json",
+        options={"gateway_url": "http://127.0.0.1:3000", "scenario": "load-brownout-2pct-429"},
+        env={"JWT_SECRET": "s" * 40},
+    )
     return LocustPlan(**(base | kw))
 
 
@@ -18,8 +24,15 @@ def test_local_run_is_headless_and_bounded_in_users_and_time():
     argv = plan().local_argv()
     assert argv[1:3] == ["-m", "locust"]
     joined = " ".join(argv)
-    for part in ("--headless", "-u 100", "-r 50", "-t 15s", "--results-json /r.json",
-                 "--gateway-url http://127.0.0.1:3000", "--scenario load-brownout-2pct-429"):
+    for part in (
+        "--headless",
+        "-u 100",
+        "-r 50",
+        "-t 15s",
+        "--results-json /r.json",
+        "--gateway-url http://127.0.0.1:3000",
+        "--scenario load-brownout-2pct-429",
+    ):
         assert part in joined
     assert argv[-1] == "GatewayChatUser"
     assert "s" * 40 not in joined  # the JWT secret travels in the environment, not on the command line
@@ -35,7 +48,9 @@ def test_distributed_master_and_workers_talk_over_loopback():
     assert master.endswith("MockChatUser") and worker.endswith("MockChatUser")
 
 
-@pytest.mark.parametrize(("text", "seconds"), [("15s", 15), ("2m", 120), ("1m30s", 90), ("90", 90), ("1h", 3600)])
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("15s", 15), ("2m", 120), ("1m30s", 90), ("90", 90), ("1h", 3600)]
+)
 def test_run_time_is_read_like_locust_reads_it(text, seconds):
     assert parse_duration(text) == seconds
 

@@ -33,8 +33,22 @@ def tiny_targets(tmp_path) -> str:
 
 def test_distributed_run_has_a_master_and_two_workers_on_loopback(capsys, tmp_path):
     code, printed, doc = run_load(
-        capsys, tmp_path, "--user", "mock", "--workers", "2", "-u", "4", "-r", "4", "-t", "2s",
-        "--scenario", "", "--targets", tiny_targets(tmp_path),
+        capsys,
+        tmp_path,
+        "--user",
+        "mock",
+        "--workers",
+        "2",
+        "-u",
+        "4",
+        "-r",
+        "4",
+        "-t",
+        "2s",
+        "--scenario",
+        "",
+        "--targets",
+        tiny_targets(tmp_path),
     )
     assert code == 0, printed
     assert doc["run"]["workers"] == 2
@@ -49,8 +63,18 @@ def test_distributed_run_has_a_master_and_two_workers_on_loopback(capsys, tmp_pa
 
 def test_gateway_under_the_2pct_brownout_streams_with_the_scenario_ttft(capsys, tmp_path):
     code, printed, doc = run_load(
-        capsys, tmp_path, "-u", "6", "-r", "6", "-t", "2s", "--think-time", "0.2",
-        "--targets", tiny_targets(tmp_path),
+        capsys,
+        tmp_path,
+        "-u",
+        "6",
+        "-r",
+        "6",
+        "-t",
+        "2s",
+        "--think-time",
+        "0.2",
+        "--targets",
+        tiny_targets(tmp_path),
     )
     assert code == 0, printed
     assert doc["run"]["scenario"] == "load-brownout-2pct-429"
@@ -64,7 +88,9 @@ def test_gateway_under_the_2pct_brownout_streams_with_the_scenario_ttft(capsys, 
 
 
 def test_harsh_scenario_misses_the_targets_and_says_which(capsys, tmp_path):
-    code, printed, doc = run_load(capsys, tmp_path, "--scenario", "load-harsh", "-u", "8", "-r", "8", "-t", "3s")
+    code, printed, doc = run_load(
+        capsys, tmp_path, "--scenario", "load-harsh", "-u", "8", "-r", "8", "-t", "3s"
+    )
     assert code == 1
     assert doc["passed"] is False
     verdicts = {t["name"]: t["ok"] for t in doc["targets"]}

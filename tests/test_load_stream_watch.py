@@ -34,7 +34,10 @@ GATEWAY_OK = [
     (150.0, encode_event({"text": "Hello"}, "token")),
     (170.0, encode_event({"text": " there"}, "token")),
     (200.0, encode_event({"text": "."}, "token")),
-    (201.0, encode_event({"tokens_in": 5, "tokens_out": 3, "cost_usd": 0.0, "model": "gpt-4o-mini"}, "usage")),
+    (
+        201.0,
+        encode_event({"tokens_in": 5, "tokens_out": 3, "cost_usd": 0.0, "model": "gpt-4o-mini"}, "usage"),
+    ),
     (202.0, encode_event({"finish_reason": "stop", "provider_retry_count": 1}, "done")),
 ]
 
@@ -52,7 +55,10 @@ def test_gateway_ttft_is_the_first_token_never_a_comment_or_heartbeat():
 def test_gateway_in_band_error_is_a_failure_even_with_done():
     timeline = [
         (1.0, encode_comment("Connected to chat stream")),
-        (90.0, encode_event({"code": "RATE_LIMIT", "message": "Overloaded, please try again soon."}, "error")),
+        (
+            90.0,
+            encode_event({"code": "RATE_LIMIT", "message": "Overloaded, please try again soon."}, "error"),
+        ),
         (91.0, encode_event({"finish_reason": "error", "provider_retry_count": 2}, "done")),
     ]
     out = watch(GATEWAY, timeline, 92.0)
@@ -88,15 +94,19 @@ def test_chat_role_only_first_chunk_does_not_count_as_the_first_token():
 def test_chat_tool_call_arguments_count_as_content():
     head = {"role": "assistant", "tool_calls": [{"index": 0, "id": "call_1", "function": {"arguments": ""}}]}
     args = {"tool_calls": [{"index": 0, "function": {"arguments": '{"a":'}}]}
-    out = watch(CHAT, [(10.0, encode_event(chunk(head))), (12.0, encode_event(chunk(args))), (13.0, DONE)], 14.0)
+    out = watch(
+        CHAT, [(10.0, encode_event(chunk(head))), (12.0, encode_event(chunk(args))), (13.0, DONE)], 14.0
+    )
     assert out.ok and out.ttft_ms == 12.0
 
 
 @pytest.mark.parametrize(
     ("data", "reason"),
     [
-        (encode_event({"error": {"message": "boom", "type": "server_error", "code": "server_error"}}),
-         "in_band_error: server_error"),
+        (
+            encode_event({"error": {"message": "boom", "type": "server_error", "code": "server_error"}}),
+            "in_band_error: server_error",
+        ),
         (b"data: {not json\n\n", "malformed: {not json"),
     ],
 )
@@ -117,7 +127,7 @@ def test_unknown_protocol_is_refused_by_name():
 
 
 def test_reader_joins_frames_split_anywhere_and_handles_crlf_and_multiline_data():
-    raw = b"event: token\r\ndata: {\"text\":\r\ndata: \"x\"}\r\n\r\n: ping\n\ndata: [DONE]\n\n"
+    raw = b'event: token\r\ndata: {"text":\r\ndata: "x"}\r\n\r\n: ping\n\ndata: [DONE]\n\n'
     reader, frames = SSEReader(), []
     for i in range(len(raw)):  # one byte at a time
         frames += reader.feed(raw[i : i + 1])

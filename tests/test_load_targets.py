@@ -38,7 +38,10 @@ def test_a_run_within_every_target_passes():
 def test_a_run_missing_targets_prints_which_and_by_how_much():
     verdicts = evaluate(load_targets(ROOT / "loadtests" / "targets.yaml"), measured(612.5, 0.0526, 0.05, 40))
     assert [v.target.name for v in verdicts if not v.ok] == [
-        "concurrent users", "TTFT p95", "error rate", "retry rate",
+        "concurrent users",
+        "TTFT p95",
+        "error rate",
+        "retry rate",
     ]
     table = render_table(verdicts)
     lines = table.splitlines()
@@ -50,7 +53,9 @@ def test_a_run_missing_targets_prints_which_and_by_how_much():
 
 
 def test_no_samples_is_a_miss_not_a_pass():
-    verdicts = evaluate(load_targets(ROOT / "loadtests" / "targets.yaml"), results_of([], [])["measured"] | {"users": 100})
+    verdicts = evaluate(
+        load_targets(ROOT / "loadtests" / "targets.yaml"), results_of([], [])["measured"] | {"users": 100}
+    )
     assert [v.ok for v in verdicts] == [True, False, False, False]
     assert "no data" in render_table(verdicts)
 
@@ -59,7 +64,10 @@ def test_no_samples_is_a_miss_not_a_pass():
     ("text", "message"),
     [
         ("targets: []", "non-empty 'targets' list"),
-        ("targets: [{name: x, metric: error_rate}]", r"targets\[0\]: expected exactly one of below, at_least"),
+        (
+            "targets: [{name: x, metric: error_rate}]",
+            r"targets\[0\]: expected exactly one of below, at_least",
+        ),
         ("targets: [{name: x, metric: error_rate, below: fast}]", r"targets\[0\].below: expected a number"),
         ("targets: [{name: x, metric: error_rate, below: 1, unit: sec}]", r"targets\[0\].unit"),
         ("targets: [{metric: error_rate, below: 1}]", r"targets\[0\].name"),

@@ -49,9 +49,12 @@ async def measure_stream(session: aiohttp.ClientSession, req: StreamRequest) -> 
                 await resp.read()
                 return failed(HTTP_ERROR, f"HTTP {resp.status}", resp.status, ms())
             reader, watch = SSEReader(), StreamWatch(req.protocol)
-            async for line in resp.content:
-                for frame in reader.feed(line):
-                    watch.feed(frame, ms())
+            try:
+                async for line in resp.content:
+                    for frame in reader.feed(line):
+                        watch.feed(frame, ms())
+            except (TimeoutError, aiohttp.ClientError) as exc:
+                watch.connection_lost(type(exc).__name__)
             return watch.finish(ms(), resp.status)
     except (TimeoutError, aiohttp.ClientError) as exc:
         return failed(CONNECTION, type(exc).__name__, 0, ms())

@@ -37,18 +37,20 @@ class BenchConfig:
     fidelity_concurrency: int = 200
     fidelity_per_worker: int = 2
     rounds: int = 2
+    warm_up: bool = True  # one untimed pass first: connections opened, pools filled
 
     @classmethod
     def quick(cls) -> BenchConfig:
         """A few streams of each kind: shows the machinery works, not a figure to quote."""
         return cls(
             overhead_concurrency=5,
-            overhead_per_worker=2,
+            overhead_per_worker=1,
             throughput_concurrency=4,
             throughput_seconds=0.4,
             fidelity_concurrency=10,
-            fidelity_per_worker=2,
+            fidelity_per_worker=1,
             rounds=1,
+            warm_up=False,
         )
 
 
@@ -97,7 +99,7 @@ async def gateway_overhead(
         "gateway": gateway_chat(gateway_url, token, scenario),
     }
     stagger = ttft_ms / 1000.0
-    for req in requests.values():  # warm-up: connections, the gateway's upstream pool
+    for req in requests.values() if cfg.warm_up else ():  # connections, the gateway's upstream pool
         await _streams(req, cfg.overhead_concurrency, 1, stagger)
     for _ in range(cfg.rounds):
         for side, req in requests.items():
@@ -125,7 +127,7 @@ async def mock_throughput(mock_url: str, bare_url: str, cfg: BenchConfig) -> dic
     requests = {"mock": mock_chat(mock_url, None), "bare": mock_chat(bare_url, None)}
     rounds: dict[str, list[dict[str, float]]] = {"mock": [], "bare": []}
     async with new_session() as session:
-        for req in requests.values():  # warm-up
+        for req in requests.values() if cfg.warm_up else ():
             await run_for(cfg.throughput_concurrency, 0.2, lambda r=req: count_stream(session, r))
         for _ in range(cfg.rounds):
             for side, req in requests.items():
@@ -157,7 +159,8 @@ async def mock_throughput(mock_url: str, bare_url: str, cfg: BenchConfig) -> dic
 
 async def timing_fidelity(mock_url: str, scenario: str, ttft_ms: float, cfg: BenchConfig) -> dict[str, Any]:
     req = mock_chat(mock_url, scenario)
-    await _streams(req, cfg.fidelity_concurrency, 1, ttft_ms / 1000.0)  # warm-up
+    if cfg.warm_up:
+        await _streams(req, cfg.fidelity_concurrency, 1, ttft_ms / 1000.0)
     outs: list[StreamOutcome] = []
     failures = 0
     for _ in range(cfg.rounds):

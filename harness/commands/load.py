@@ -9,7 +9,7 @@ import sys
 from harness.load.locust_run import USER_CLASSES
 from harness.load.run import DEFAULT_SCENARIOS, DEFAULT_TARGETS, LoadRunError, LoadSettings, run_load
 from harness.load.services import ServiceError
-from harness.load.targets import TargetsError
+from harness.load.targets import TargetsError, fmt
 
 HELP = "load-test the reference gateway (or the mock) under a scenario and check the targets"
 
@@ -25,12 +25,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--user",
         choices=sorted(USER_CLASSES),
         default="gateway",
-        help="who is loaded: the gateway (default) or the mock directly",
+        help="who is loaded: the gateway (default) or the mock directly (no retries: an injected "
+        "429 is an error)",
     )
     p.add_argument(
         "--scenario",
         default=None,
-        help="mock scenario to run under (default: the one the targets file names)",
+        help='mock scenario to run under (default: the one the targets file names; "" for none)',
     )
     p.add_argument("--targets", default=str(DEFAULT_TARGETS), help="targets file (YAML)")
     p.add_argument(
@@ -74,6 +75,12 @@ def run(args: argparse.Namespace) -> int:
     print(
         f"Load run: {run_info['user']} user x {args.users}, {args.run_time}, scenario "
         f"{run_info['scenario'] or '(none)'}, {args.workers or 'no'} worker processes"
+    )
+    m = doc["measured"]
+    print(
+        f"{m['requests']} streams, {m['failures']} failed; TTFT p50 {fmt(m['ttft_ms']['p50'], 'ms')}, "
+        f"p99 {fmt(m['ttft_ms']['p99'], 'ms')}; inter-token p50 {fmt(m['inter_token_ms']['p50'], 'ms')}; "
+        f"total p50 {fmt(m['total_ms']['p50'], 'ms')}"
     )
     reasons = doc.get("failure_reasons") or {}
     if reasons:

@@ -129,7 +129,8 @@ def run_locust(plan: LocustPlan, log_dir: str) -> int:
         plan.master_port = free_port(HOST)
     master = Service("locust-master", plan.master_argv(), env=plan.env, log_dir=log_dir)
     workers = [
-        Service(f"locust-worker-{i}", plan.worker_argv(), env=plan.env, log_dir=log_dir) for i in range(plan.workers)
+        Service(f"locust-worker-{i}", plan.worker_argv(), env=plan.env, log_dir=log_dir)
+        for i in range(plan.workers)
     ]
     started: list[Service] = []
     try:

@@ -80,6 +80,11 @@ class StreamWatch:
                 self.gaps_ms.append(t_ms - (self.last_content_ms or t_ms))
             self.last_content_ms = t_ms
 
+    def connection_lost(self, detail: str) -> None:
+        """The connection ended with an error while reading: a failure unless the stream had ended."""
+        if not self.terminated:
+            self._fail(f"{NO_TERMINATOR}: {detail}")
+
     def finish(self, t_ms: float, status: int = 200) -> StreamOutcome:
         out = StreamOutcome(
             ok=False,
