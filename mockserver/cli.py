@@ -16,16 +16,35 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("serve", help="serve the mock API (base URL: http://HOST:PORT/v1)")
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=8000)
-    s.add_argument("--scenarios", action="append", default=[], metavar="PATH",
-                   help="a scenario file or folder (repeatable)")
+    s.add_argument(
+        "--scenarios",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="a scenario file or folder (repeatable)",
+    )
     s.add_argument("--scenario", default=None, metavar="NAME", help="the default scenario")
     s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--time-scale", type=float, default=1.0,
-                   help="multiply every scenario wait by this (0.01: a 30 s stall takes 0.3 s)")
-    s.add_argument("--model", action="append", default=None, metavar="ID",
-                   help="a model the mock knows (repeatable; default: a built-in list)")
-    s.add_argument("--api-key", action="append", default=None, metavar="KEY",
-                   help="accept only these keys (default: any non-empty Bearer key)")
+    s.add_argument(
+        "--time-scale",
+        type=float,
+        default=1.0,
+        help="multiply every scenario wait by this (0.01: a 30 s stall takes 0.3 s)",
+    )
+    s.add_argument(
+        "--model",
+        action="append",
+        default=None,
+        metavar="ID",
+        help="a model the mock knows (repeatable; default: a built-in list)",
+    )
+    s.add_argument(
+        "--api-key",
+        action="append",
+        default=None,
+        metavar="KEY",
+        help="accept only these keys (default: any non-empty Bearer key)",
+    )
     v = sub.add_parser("validate", help="check scenario files")
     v.add_argument("paths", nargs="+")
     ls = sub.add_parser("scenarios", help="list scenarios with their descriptions")
@@ -49,9 +68,15 @@ def serve(args: argparse.Namespace) -> int:
     from .web_runner import start_site
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    config = MockConfig(host=args.host, port=args.port, seed=args.seed, time_scale=args.time_scale,
-                        scenario_paths=args.scenarios, default_scenario=args.scenario,
-                        api_keys=args.api_key)
+    config = MockConfig(
+        host=args.host,
+        port=args.port,
+        seed=args.seed,
+        time_scale=args.time_scale,
+        scenario_paths=args.scenarios,
+        default_scenario=args.scenario,
+        api_keys=args.api_key,
+    )
     if args.model:
         config.models = args.model
     try:
@@ -62,17 +87,21 @@ def serve(args: argparse.Namespace) -> int:
 
     async def run() -> None:
         runner, port = await start_site(app, config.host, config.port)
-        print(f"mockopenai serving on http://{config.host}:{port}/v1 (admin: /_mock/health)",
-              flush=True)
+        print(f"mockopenai serving on http://{config.host}:{port}/v1 (admin: /_mock/health)", flush=True)
         try:
             await asyncio.Event().wait()
         finally:
             await runner.cleanup()
 
+    from .event_loop import new_event_loop
+
+    loop = new_event_loop()
     try:
-        asyncio.run(run())
+        loop.run_until_complete(run())
     except KeyboardInterrupt:
         pass
+    finally:
+        loop.close()
     return 0
 
 

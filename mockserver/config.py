@@ -5,9 +5,22 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 DEFAULT_MODELS = (
-    "gpt-4o", "gpt-4o-mini", "gpt-4.1", "gpt-4.1-mini", "gpt-4.1-nano", "gpt-5", "gpt-5-mini",
-    "gpt-5-nano", "o3", "o4-mini", "gpt-image-1", "gpt-image-1-mini", "dall-e-2", "dall-e-3",
-    "text-embedding-3-small", "gpt-realtime",
+    "gpt-4o",
+    "gpt-4o-mini",
+    "gpt-4.1",
+    "gpt-4.1-mini",
+    "gpt-4.1-nano",
+    "gpt-5",
+    "gpt-5-mini",
+    "gpt-5-nano",
+    "o3",
+    "o4-mini",
+    "gpt-image-1",
+    "gpt-image-1-mini",
+    "dall-e-2",
+    "dall-e-3",
+    "text-embedding-3-small",
+    "gpt-realtime",
 )
 
 

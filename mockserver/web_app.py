@@ -71,31 +71,41 @@ async def mock_middleware(request: web.Request, handler: Callable[[web.Request],
     t0 = clock.monotonic()
     request_id = "req_" + random_id("", 32)
     session = request.headers.get("X-Mock-Session") or DEFAULT_SESSION
-    scenario = (request.headers.get("X-Mock-Scenario") or request.match_info.get("scenario")
-                or config.default_scenario)
+    scenario = (
+        request.headers.get("X-Mock-Scenario")
+        or request.match_info.get("scenario")
+        or config.default_scenario
+    )
     entry = journal.open(request_id, request.method, request.path, session, t0, clock.wall())
     retry = request.headers.get("x-stainless-retry-count")
     entry.retry_count = int(retry) if retry and retry.isdigit() else None
     entry.scenario = scenario
-    ctx = RequestContext(request_id=request_id, session=session, scenario=scenario, entry=entry,
-                         t0=t0, seed=config.seed)
+    ctx = RequestContext(
+        request_id=request_id, session=session, scenario=scenario, entry=entry, t0=t0, seed=config.seed
+    )
     request[CTX] = ctx
     try:
         if scenario and not engine.has(scenario):
             known = ", ".join(engine.names()) or "none loaded"
-            raise errors.ApiError(400, f"Unknown mock scenario '{scenario}'. Known scenarios: {known}.",
-                                  param="X-Mock-Scenario", code="unknown_scenario")
+            raise errors.ApiError(
+                400,
+                f"Unknown mock scenario '{scenario}'. Known scenarios: {known}.",
+                param="X-Mock-Scenario",
+                code="unknown_scenario",
+            )
         _check_auth(request, config)
         return await handler(request)
     except errors.ApiError as err:
         return error_response(err, ctx, clock)
     except web.HTTPException as exc:
         if exc.status == 404:
-            return error_response(errors.ApiError(404, f"Invalid URL ({request.method} {request.path})"),
-                                  ctx, clock)
+            return error_response(
+                errors.ApiError(404, f"Invalid URL ({request.method} {request.path})"), ctx, clock
+            )
         if exc.status == 405:
-            return error_response(errors.ApiError(405, f"Invalid method for URL ({request.method} "
-                                                  f"{request.path})"), ctx, clock)
+            return error_response(
+                errors.ApiError(405, f"Invalid method for URL ({request.method} {request.path})"), ctx, clock
+            )
         raise
 
 
@@ -110,6 +120,7 @@ def _check_auth(request: web.Request, config: MockConfig) -> None:
 
 
 # --- helpers for handlers -------------------------------------------------------------------
+
 
 async def read_json(request: web.Request) -> dict[str, Any]:
     raw = await request.read()
@@ -180,5 +191,4 @@ def load_engine(config: MockConfig) -> ScenarioEngine:
     """Build the engine from the configured scenario paths (see mockserver.scenario)."""
     from .scenario import loader
 
-    return loader.engine_from_paths(config.scenario_paths, default=config.default_scenario,
-                                    seed=config.seed)
+    return loader.engine_from_paths(config.scenario_paths, default=config.default_scenario, seed=config.seed)

@@ -10,6 +10,7 @@ from typing import Any
 from aiohttp import web
 
 from .config import MockConfig
+from .event_loop import new_event_loop
 from .web_app import create_app
 
 
@@ -42,7 +43,7 @@ class MockServer:
     def __init__(self, config: MockConfig | None = None, app: web.Application | None = None) -> None:
         self.config = config or MockConfig(port=0)
         self.app = app or create_app(self.config)
-        self.loop = asyncio.new_event_loop()
+        self.loop = new_event_loop()
         self._thread = threading.Thread(target=self._run, name="mockopenai", daemon=True)
         self._ready = threading.Event()
         self._runner: web.AppRunner | None = None
@@ -61,7 +62,8 @@ class MockServer:
         asyncio.set_event_loop(self.loop)
         try:
             self._runner, self.port = self.loop.run_until_complete(
-                start_site(self.app, self.config.host, self.config.port))
+                start_site(self.app, self.config.host, self.config.port)
+            )
         except BaseException as exc:  # reported to the starting thread
             self._error = exc
             self._ready.set()
@@ -85,8 +87,10 @@ class MockServer:
 
     def call(self, fn: Any, *args: Any) -> Any:
         """Run ``fn(*args)`` on the server's loop and wait for its result."""
+
         async def _do() -> Any:
             return fn(*args)
+
         return asyncio.run_coroutine_threadsafe(_do(), self.loop).result(10)
 
     def __enter__(self) -> MockServer:

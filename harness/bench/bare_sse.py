@@ -14,6 +14,8 @@ import time
 
 from aiohttp import web
 
+from mockserver.event_loop import new_event_loop
+
 TOKENS = 20
 
 
@@ -67,7 +69,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, required=True)
     args = p.parse_args(argv)
-    web.run_app(create_app(), host=args.host, port=args.port, access_log=None, print=None)
+    # the same event loop as the mock's server (uvloop when installed): a like-for-like baseline
+    web.run_app(
+        create_app(), host=args.host, port=args.port, access_log=None, print=None, loop=new_event_loop()
+    )
 
 
 if __name__ == "__main__":

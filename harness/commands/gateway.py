@@ -34,6 +34,7 @@ def run(args: argparse.Namespace) -> int:
     from harness.gateway.logs import configure_cli_logging
     from harness.gateway.settings import GatewaySettings, SettingsError
     from harness.gateway.web_gateway import create_gateway_app
+    from mockserver.event_loop import new_event_loop
 
     overrides = {
         name: value
@@ -62,5 +63,6 @@ def run(args: argparse.Namespace) -> int:
         access_log=None,
         print=None,
         shutdown_timeout=2.0,
+        loop=new_event_loop(),
     )
     return 0

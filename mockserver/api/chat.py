@@ -45,9 +45,13 @@ def parse_request(body: dict[str, Any]) -> ChatRequest:
     model = params.required(body, "model", str)
     messages = params.required(body, "messages", list)
     if not messages:
-        raise errors.ApiError(400, "Invalid 'messages': empty array. Expected an array with minimum "
-                              "length 1, but got an empty array instead.", param="messages",
-                              code="empty_array")
+        raise errors.ApiError(
+            400,
+            "Invalid 'messages': empty array. Expected an array with minimum "
+            "length 1, but got an empty array instead.",
+            param="messages",
+            code="empty_array",
+        )
     for i, msg in enumerate(messages):
         where = f"messages[{i}]"
         if not isinstance(msg, dict):
@@ -56,9 +60,12 @@ def parse_request(body: dict[str, Any]) -> ChatRequest:
         if role is None:
             raise errors.missing_param(f"{where}.role")
         if role not in ROLES:
-            raise errors.invalid_value(f"{where}.role", f"Invalid value: '{role}'. Supported values "
-                                       "are: 'system', 'assistant', 'user', 'function', 'tool', "
-                                       "and 'developer'.")
+            raise errors.invalid_value(
+                f"{where}.role",
+                f"Invalid value: '{role}'. Supported values "
+                "are: 'system', 'assistant', 'user', 'function', 'tool', "
+                "and 'developer'.",
+            )
         if role in ("system", "user", "developer", "tool") and msg.get("content") is None:
             raise errors.missing_param(f"{where}.content")
         if role == "tool" and not msg.get("tool_call_id"):
@@ -69,8 +76,12 @@ def parse_request(body: dict[str, Any]) -> ChatRequest:
     stream = params.optional(body, "stream", bool, False)
     stream_options = params.optional(body, "stream_options", dict)
     if stream_options is not None and not stream:
-        raise errors.ApiError(400, "The 'stream_options' parameter is only allowed when 'stream' is "
-                              "enabled.", param="stream_options", code="invalid_value")
+        raise errors.ApiError(
+            400,
+            "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
+            param="stream_options",
+            code="invalid_value",
+        )
     params.number_in(body, "temperature", 0, 2)
     params.number_in(body, "top_p", 0, 1)
     params.number_in(body, "presence_penalty", -2, 2)
@@ -81,8 +92,11 @@ def parse_request(body: dict[str, Any]) -> ChatRequest:
         value = params.optional(body, name, int)
         if value is not None:
             if value < 1:
-                raise errors.invalid_value(name, f"Invalid '{name}': integer below minimum value. "
-                                           f"Expected a value >= 1, but got {value} instead.")
+                raise errors.invalid_value(
+                    name,
+                    f"Invalid '{name}': integer below minimum value. "
+                    f"Expected a value >= 1, but got {value} instead.",
+                )
             max_tokens = value if max_tokens is None else min(max_tokens, value)
     tools = params.optional(body, "tools", list, [])
     names = []
@@ -90,44 +104,63 @@ def parse_request(body: dict[str, Any]) -> ChatRequest:
         if not isinstance(tool, dict):
             raise errors.invalid_type(f"tools[{i}]", "an object", tool)
         if tool.get("type") != "function":
-            raise errors.invalid_value(f"tools[{i}].type", f"Invalid value: '{tool.get('type')}'. "
-                                       "Supported values are: 'function' and 'custom'.")
+            raise errors.invalid_value(
+                f"tools[{i}].type",
+                f"Invalid value: '{tool.get('type')}'. Supported values are: 'function' and 'custom'.",
+            )
         fn = tool.get("function")
         if not isinstance(fn, dict) or not isinstance(fn.get("name"), str):
-            raise errors.missing_param(f"tools[{i}].function.name" if isinstance(fn, dict)
-                                       else f"tools[{i}].function")
+            raise errors.missing_param(
+                f"tools[{i}].function.name" if isinstance(fn, dict) else f"tools[{i}].function"
+            )
         names.append(fn["name"])
     tool_choice = body.get("tool_choice")
     if tool_choice is not None:
         if isinstance(tool_choice, str):
             if tool_choice not in ("none", "auto", "required"):
-                raise errors.invalid_value("tool_choice", f"Invalid value: '{tool_choice}'. Supported "
-                                           "values are: 'none', 'auto', and 'required'.")
+                raise errors.invalid_value(
+                    "tool_choice",
+                    f"Invalid value: '{tool_choice}'. Supported values are: 'none', 'auto', and 'required'.",
+                )
             if tool_choice == "required" and not tools:
-                raise errors.invalid_value("tool_choice", "Invalid value for 'tool_choice': "
-                                           "'tool_choice' is only allowed when 'tools' are specified.")
+                raise errors.invalid_value(
+                    "tool_choice",
+                    "Invalid value for 'tool_choice': "
+                    "'tool_choice' is only allowed when 'tools' are specified.",
+                )
         elif isinstance(tool_choice, dict):
             name = (tool_choice.get("function") or {}).get("name")
             if name not in names:
-                raise errors.invalid_value("tool_choice", f"Invalid value for 'tool_choice': function "
-                                           f"'{name}' is not in 'tools'.")
+                raise errors.invalid_value(
+                    "tool_choice", f"Invalid value for 'tool_choice': function '{name}' is not in 'tools'."
+                )
         else:
             raise errors.invalid_type("tool_choice", "one of a string or object", tool_choice)
     response_format = params.optional(body, "response_format", dict)
     if response_format is not None:
         rtype = response_format.get("type")
         if rtype not in ("text", "json_object", "json_schema"):
-            raise errors.invalid_value("response_format.type", f"Invalid value: '{rtype}'. Supported "
-                                       "values are: 'json_object', 'json_schema' and 'text'.")
+            raise errors.invalid_value(
+                "response_format.type",
+                f"Invalid value: '{rtype}'. Supported values are: 'json_object', 'json_schema' and 'text'.",
+            )
         if rtype == "json_schema" and not isinstance(response_format.get("json_schema"), dict):
             raise errors.missing_param("response_format.json_schema")
-    return ChatRequest(model=model, messages=messages, stream=stream,
-                       include_usage=bool((stream_options or {}).get("include_usage")),
-                       max_tokens=max_tokens, n=n, tools=tools, tool_choice=tool_choice,
-                       response_format=response_format)
+    return ChatRequest(
+        model=model,
+        messages=messages,
+        stream=stream,
+        include_usage=bool((stream_options or {}).get("include_usage")),
+        max_tokens=max_tokens,
+        n=n,
+        tools=tools,
+        tool_choice=tool_choice,
+        response_format=response_format,
+    )
 
 
 # --- pure builders ---------------------------------------------------------------------------
+
 
 @dataclass(slots=True)
 class Choice:
@@ -152,8 +185,9 @@ def prompt_tokens(messages: list[dict[str, Any]]) -> int:
 
 
 def build_choices(req: ChatRequest, spec: ResponseSpec, seed: int) -> list[Choice]:
-    last_user = next((text_of(m.get("content")) for m in reversed(req.messages)
-                      if m.get("role") == "user"), "")
+    last_user = next(
+        (text_of(m.get("content")) for m in reversed(req.messages) if m.get("role") == "user"), ""
+    )
     tool = forced_tool(req)
     out = []
     for i in range(req.n):
@@ -181,44 +215,68 @@ def build_choices(req: ChatRequest, spec: ResponseSpec, seed: int) -> list[Choic
 
 
 def _split(text: str, size: int) -> list[str]:
-    return [text[i:i + size] for i in range(0, len(text), size)] or [""]
+    return [text[i : i + size] for i in range(0, len(text), size)] or [""]
 
 
 def usage_of(req: ChatRequest, choices: list[Choice]) -> dict[str, Any]:
     p = prompt_tokens(req.messages)
     c = sum(len(ch.tokens) for ch in choices)
     return {
-        "prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c,
+        "prompt_tokens": p,
+        "completion_tokens": c,
+        "total_tokens": p + c,
         "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
-        "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0,
-                                      "accepted_prediction_tokens": 0,
-                                      "rejected_prediction_tokens": 0},
+        "completion_tokens_details": {
+            "reasoning_tokens": 0,
+            "audio_tokens": 0,
+            "accepted_prediction_tokens": 0,
+            "rejected_prediction_tokens": 0,
+        },
     }
 
 
 def completion_body(req: ChatRequest, choices: list[Choice], cid: str, created: int) -> dict[str, Any]:
     out = []
     for ch in choices:
-        message: dict[str, Any] = {"role": "assistant", "content": None, "refusal": None,
-                                   "annotations": []}
+        message: dict[str, Any] = {"role": "assistant", "content": None, "refusal": None, "annotations": []}
         if ch.tool_call:
-            message["tool_calls"] = [{"id": ch.tool_call["id"], "type": "function",
-                                      "function": {"name": ch.tool_call["name"],
-                                                   "arguments": "".join(ch.tokens)}}]
+            message["tool_calls"] = [
+                {
+                    "id": ch.tool_call["id"],
+                    "type": "function",
+                    "function": {"name": ch.tool_call["name"], "arguments": "".join(ch.tokens)},
+                }
+            ]
         else:
             message["content"] = "".join(ch.tokens)
-        out.append({"index": ch.index, "message": message, "logprobs": None,
-                    "finish_reason": ch.finish_reason})
-    return {"id": cid, "object": "chat.completion", "created": created, "model": req.model,
-            "choices": out, "usage": usage_of(req, choices), "service_tier": "default",
-            "system_fingerprint": FINGERPRINT}
+        out.append(
+            {"index": ch.index, "message": message, "logprobs": None, "finish_reason": ch.finish_reason}
+        )
+    return {
+        "id": cid,
+        "object": "chat.completion",
+        "created": created,
+        "model": req.model,
+        "choices": out,
+        "usage": usage_of(req, choices),
+        "service_tier": "default",
+        "system_fingerprint": FINGERPRINT,
+    }
 
 
-def stream_events(req: ChatRequest, choices: list[Choice], spec: ResponseSpec, cid: str,
-                  created: int) -> list[StreamEvent]:
+def stream_events(
+    req: ChatRequest, choices: list[Choice], spec: ResponseSpec, cid: str, created: int
+) -> list[StreamEvent]:
     def chunk(choice_list: list[dict[str, Any]], usage: Any = None) -> dict[str, Any]:
-        c = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": req.model,
-             "service_tier": "default", "system_fingerprint": FINGERPRINT, "choices": choice_list}
+        c = {
+            "id": cid,
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": req.model,
+            "service_tier": "default",
+            "system_fingerprint": FINGERPRINT,
+            "choices": choice_list,
+        }
         if req.include_usage:
             c["usage"] = usage
         return c
@@ -231,20 +289,42 @@ def stream_events(req: ChatRequest, choices: list[Choice], spec: ResponseSpec, c
     for ch in choices:
         first_delay = spec.ttft_ms if ch.index == 0 else 0.0
         if ch.tool_call:
-            head = {"role": "assistant", "content": None, "refusal": None,
-                    "tool_calls": [{"index": 0, "id": ch.tool_call["id"], "type": "function",
-                                    "function": {"name": ch.tool_call["name"], "arguments": ""}}]}
+            head = {
+                "role": "assistant",
+                "content": None,
+                "refusal": None,
+                "tool_calls": [
+                    {
+                        "index": 0,
+                        "id": ch.tool_call["id"],
+                        "type": "function",
+                        "function": {"name": ch.tool_call["name"], "arguments": ""},
+                    }
+                ],
+            }
             events.append(StreamEvent(chunk([delta(ch, head)]), type=T, delay_ms=first_delay))
             for j, piece in enumerate(ch.tokens):
                 d = {"tool_calls": [{"index": 0, "function": {"arguments": piece}}]}
-                events.append(StreamEvent(chunk([delta(ch, d)]), type=T, content=True,
-                                          delay_ms=0.0 if j == 0 else spec.inter_token_ms))
+                events.append(
+                    StreamEvent(
+                        chunk([delta(ch, d)]),
+                        type=T,
+                        content=True,
+                        delay_ms=0.0 if j == 0 else spec.inter_token_ms,
+                    )
+                )
         else:
             head = {"role": "assistant", "content": "", "refusal": None}
             events.append(StreamEvent(chunk([delta(ch, head)]), type=T, delay_ms=first_delay))
             for j, piece in enumerate(ch.tokens):
-                events.append(StreamEvent(chunk([delta(ch, {"content": piece})]), type=T, content=True,
-                                          delay_ms=0.0 if j == 0 else spec.inter_token_ms))
+                events.append(
+                    StreamEvent(
+                        chunk([delta(ch, {"content": piece})]),
+                        type=T,
+                        content=True,
+                        delay_ms=0.0 if j == 0 else spec.inter_token_ms,
+                    )
+                )
         events.append(StreamEvent(chunk([delta(ch, {}, ch.finish_reason)]), type=T))
     if req.include_usage:
         events.append(StreamEvent(chunk([], usage_of(req, choices)), type=T))
@@ -253,6 +333,7 @@ def stream_events(req: ChatRequest, choices: list[Choice], spec: ResponseSpec, c
 
 
 # --- the handler -----------------------------------------------------------------------------
+
 
 async def create(request: web.Request) -> web.StreamResponse:
     body = await read_json(request)
@@ -267,7 +348,8 @@ async def create(request: web.Request) -> web.StreamResponse:
         reply = Reply(events=stream_events(req, choices, step.response, cid, created), model=req.model)
     else:
         delay = step.response.ttft_ms + step.response.inter_token_ms * max(
-            0, sum(len(c.tokens) for c in choices) - 1)
+            0, sum(len(c.tokens) for c in choices) - 1
+        )
         reply = Reply(body=completion_body(req, choices, cid, created), delay_ms=delay, model=req.model)
     return await send(request, step, reply)
 

@@ -9,7 +9,11 @@ from .. import errors
 _MISSING = object()
 
 _EXPECT = {
-    str: "a string", bool: "a boolean", int: "an integer", float: "a number", list: "an array",
+    str: "a string",
+    bool: "a boolean",
+    int: "an integer",
+    float: "a number",
+    list: "an array",
     dict: "an object",
 }
 
@@ -31,8 +35,9 @@ def required(body: dict[str, Any], name: str, typ: type, param: str | None = Non
     return value
 
 
-def optional(body: dict[str, Any], name: str, typ: type, default: Any = None,
-             param: str | None = None) -> Any:
+def optional(
+    body: dict[str, Any], name: str, typ: type, default: Any = None, param: str | None = None
+) -> Any:
     value = body.get(name, _MISSING)
     if value is _MISSING or value is None:
         return default
@@ -41,12 +46,14 @@ def optional(body: dict[str, Any], name: str, typ: type, default: Any = None,
     return value
 
 
-def number_in(body: dict[str, Any], name: str, lo: float, hi: float, default: Any = None,
-              integer: bool = False) -> Any:
+def number_in(
+    body: dict[str, Any], name: str, lo: float, hi: float, default: Any = None, integer: bool = False
+) -> Any:
     value = optional(body, name, int if integer else float, default)
     if value is not None and value is not default and not (lo <= value <= hi):
-        raise errors.invalid_value(name, f"Invalid '{name}': expected a value between {lo:g} and "
-                                   f"{hi:g}, but got {value} instead.")
+        raise errors.invalid_value(
+            name, f"Invalid '{name}': expected a value between {lo:g} and {hi:g}, but got {value} instead."
+        )
     return value
 
 
