@@ -65,6 +65,9 @@ class GatewayStore:
         self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="gateway-db")
         self._conn: sqlite3.Connection = self._executor.submit(connect, path).result()
         self._closed = threading.Event()
+        self._pending: list[tuple[tuple[str, str, str], concurrent.futures.Future[None]]] = []
+        self._pending_lock = threading.Lock()
+        self._flush_queued = False
 
     # --- running work on the store's thread ---------------------------------------------------
 
@@ -85,8 +88,30 @@ class GatewayStore:
 
     def add_event(
         self, type_: str, payload: dict[str, Any], created_at: str | None = None
-    ) -> concurrent.futures.Future[int]:
-        return _logged(self.submit(insert_event, type_, payload, created_at or timestamp()))
+    ) -> concurrent.futures.Future[None]:
+        """Queue one row; rows queued while the store's thread is busy are written together, in
+        one transaction, so telemetry costs one commit per batch rather than one per request."""
+        row = (type_, created_at or timestamp(), json.dumps(payload, separators=(",", ":")))
+        future: concurrent.futures.Future[None] = concurrent.futures.Future()
+        with self._pending_lock:
+            self._pending.append((row, future))
+            if not self._flush_queued:
+                self._flush_queued = True
+                self._executor.submit(self._flush)
+        return _logged(future)
+
+    def _flush(self) -> None:
+        with self._pending_lock:
+            batch, self._pending = self._pending, []
+            self._flush_queued = False
+        try:
+            insert_events(self._conn, [row for row, _ in batch])
+        except Exception as exc:
+            for _, future in batch:
+                future.set_exception(exc)
+        else:
+            for _, future in batch:
+                future.set_result(None)
 
     def add_turns(
         self, user_sub: str, session_id: str, turns: list[tuple[str, str]]
@@ -113,12 +138,17 @@ def _logged(future: concurrent.futures.Future[T]) -> concurrent.futures.Future[T
     return future
 
 
-def insert_event(conn: sqlite3.Connection, type_: str, payload: dict[str, Any], created_at: str) -> int:
-    cur = conn.execute(
-        "INSERT INTO telemetry_events (type, created_at, payload_json) VALUES (?, ?, ?)",
-        (type_, created_at, json.dumps(payload, separators=(",", ":"))),
-    )
-    return int(cur.lastrowid or 0)
+def insert_events(conn: sqlite3.Connection, rows: list[tuple[str, str, str]]) -> None:
+    """Rows of (type, created_at, payload_json), in one transaction."""
+    conn.execute("BEGIN")
+    try:
+        conn.executemany(
+            "INSERT INTO telemetry_events (type, created_at, payload_json) VALUES (?, ?, ?)", rows
+        )
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
 
 
 def insert_turns(
