@@ -20,6 +20,7 @@ from . import errors
 from . import reply as R
 from .clock import Clock
 from .context import RequestContext
+from .journal import JournalEntry
 from .sse import encode_comment
 
 CLIENT_GONE = "client_gone"
@@ -71,24 +72,37 @@ class Delivery:
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
 
-    async def _wait(
-        self, ms: float, resp: web.StreamResponse | None, reply: R.Reply, ctx: RequestContext, clock: Clock
+    async def _wait_until(
+        self, at: float, resp: web.StreamResponse | None, reply: R.Reply, ctx: RequestContext, clock: Clock
     ) -> None:
-        """Wait ``ms`` scenario milliseconds, writing heartbeat comments when asked to."""
-        if ms <= 0:
-            return
+        """Wait until monotonic time ``at``, writing heartbeat comments while the silence lasts.
+
+        The first wait of a reply is measured from the request's arrival, so the time spent
+        handling the request is not added to the scenario's TTFT; each later one from when the
+        previous events went out (or were due, if they were on time), so no gap is shorter than
+        the scenario says."""
+        if math.isinf(at):
+            await self._hang(resp, reply, ctx, clock)
+        hb = reply.heartbeat_ms
+        if resp is not None and hb and hb > 0:
+            step = clock.seconds(hb)
+            while at - Clock.monotonic() > step:
+                await asyncio.sleep(step)
+                await self._write(resp, encode_comment(reply.heartbeat_text), ctx, counted=False)
+        delay = at - Clock.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+    async def _hang(
+        self, resp: web.StreamResponse | None, reply: R.Reply, ctx: RequestContext, clock: Clock
+    ) -> None:
+        """Say nothing more, ever (heartbeats aside, when the reply has them)."""
         hb = reply.heartbeat_ms
         if resp is None or not hb or hb <= 0:
-            if math.isinf(ms):
-                await asyncio.Event().wait()
-            await clock.sleep(ms)
-            return
-        left = ms
-        while left > hb:
-            await clock.sleep(hb)
-            left -= hb
+            await asyncio.Event().wait()
+        while True:
+            await asyncio.sleep(clock.seconds(hb))
             await self._write(resp, encode_comment(reply.heartbeat_text), ctx, counted=False)
-        await clock.sleep(left)
 
     async def _write(
         self,
@@ -100,18 +114,38 @@ class Delivery:
         type_: str = "",
     ) -> None:
         await resp.write(data)
+        now_ms = self._sent(ctx, len(data))
+        if counted:
+            self._counted(ctx.entry, now_ms, content, type_)
+
+    async def _write_events(
+        self, resp: web.StreamResponse, batch: list[tuple[bytes, R.StreamEvent]], ctx: RequestContext
+    ) -> None:
+        """Events due at the same moment go out in one write: same bytes, same timing, a fraction
+        of the per-write cost (the largest cost of a zero-delay stream)."""
+        data = batch[0][0] if len(batch) == 1 else b"".join(d for d, _ in batch)
+        await resp.write(data)
+        now_ms = self._sent(ctx, len(data))
+        for _, ev in batch:
+            self._counted(ctx.entry, now_ms, ev.content, ev.type)
+
+    @staticmethod
+    def _sent(ctx: RequestContext, n: int) -> float:
         entry = ctx.entry
         now_ms = (Clock.monotonic() - ctx.t0) * 1000.0
         if entry.first_byte_ms is None:
             entry.first_byte_ms = now_ms
         entry.last_byte_ms = now_ms
-        entry.bytes_sent += len(data)
-        if counted:
-            entry.events_sent += 1
-            entry.emit_ms.append(round(now_ms, 3))
-            entry.event_types.append(type_)
-            if content and entry.first_content_ms is None:
-                entry.first_content_ms = now_ms
+        entry.bytes_sent += n
+        return now_ms
+
+    @staticmethod
+    def _counted(entry: JournalEntry, now_ms: float, content: bool, type_: str) -> None:
+        entry.events_sent += 1
+        entry.emit_ms.append(round(now_ms, 3))
+        entry.event_types.append(type_)
+        if content and entry.first_content_ms is None:
+            entry.first_content_ms = now_ms
 
     async def deliver(
         self, request: web.Request, reply: R.Reply, ctx: RequestContext, base_headers: dict[str, str]
@@ -125,7 +159,7 @@ class Delivery:
             if math.isinf(reply.delay_ms):
                 entry.ended = R.HANG
                 await asyncio.Event().wait()
-            await clock.sleep(reply.delay_ms)
+            await self._wait_until(ctx.t0 + clock.seconds(reply.delay_ms), None, reply, ctx, clock)
             if reply.events is None:
                 return await self._deliver_body(request, reply, ctx, headers)
             return await self._deliver_stream(request, reply, ctx, headers, clock)
@@ -178,11 +212,21 @@ class Delivery:
         resp.enable_chunked_encoding()
         await resp.prepare(request)
         entry.first_byte_ms = (clock.monotonic() - ctx.t0) * 1000.0
+        due: list[tuple[bytes, R.StreamEvent]] = []  # events due now, not yet written
+        at = ctx.t0 + clock.seconds(reply.delay_ms)  # when the next event is due (monotonic)
         for ev in reply.events or ():
-            await self._wait(ev.delay_ms, resp, reply, ctx, clock)
+            if ev.delay_ms > 0:
+                if due:
+                    await self._write_events(resp, due, ctx)
+                    due = []
+                    at = max(at, Clock.monotonic())  # a late write moves the rest: no gap shrinks
+                at += clock.seconds(ev.delay_ms) if math.isfinite(ev.delay_ms) else math.inf
+                await self._wait_until(at, resp, reply, ctx, clock)
             data = ev.encode()
             if data:  # an empty frame is a pause (a fault's silence): nothing to write
-                await self._write(resp, data, ctx, content=ev.content, type_=ev.type)
+                due.append((data, ev))
+        if due:
+            await self._write_events(resp, due, ctx)
         ending = reply.ending
         if ending == R.COMPLETE:
             await resp.write_eof()
@@ -190,9 +234,7 @@ class Delivery:
             return resp
         entry.ended = ending
         if ending == R.HANG:
-            # keep the connection open with nothing more to say, heartbeats aside
-            while True:
-                await self._wait(reply.heartbeat_ms or 3_600_000, resp, reply, ctx, clock)
+            await self._hang(resp, reply, ctx, clock)  # the connection stays open, silent
         _abort(request, reset=ending == R.RESET)
         return resp
 
