@@ -59,6 +59,9 @@ RESULTS = {
         "error_p99": 2.6,
         "abs_error_p99": 2.6,
         "measured_p50": 150.8,
+        "server_error_p50": 0.4,
+        "server_error_p99": 1.3,
+        "server_abs_error_p99": 1.3,
     },
 }
 
@@ -69,8 +72,11 @@ def test_verdicts_follow_the_design_targets():
         "overhead_p99": False,  # 13.5 ms is not < 10 ms
         "throughput": True,  # 0.9 >= 0.8
         "fidelity_p99": False,  # 2.6 ms is not < 2 ms
+        "fidelity_server_p99": True,  # 1.3 ms < 2 ms, as the mock's journal saw it
     }
-    assert verdicts({}) == dict.fromkeys(("overhead_p50", "overhead_p99", "throughput", "fidelity_p99"))
+    assert verdicts({}) == dict.fromkeys(
+        ("overhead_p50", "overhead_p99", "throughput", "fidelity_p99", "fidelity_server_p99")
+    )
 
 
 def test_report_names_the_machine_but_no_paths():

@@ -16,6 +16,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
+
 from harness.load.stats import percentile
 from harness.load.stream_watch import CHAT, GATEWAY, StreamOutcome
 
@@ -87,6 +89,12 @@ async def _streams(
 ) -> list[StreamOutcome]:
     async with new_session() as session:
         return await run_concurrent(concurrency, per_worker, lambda: measure_stream(session, req), stagger_s)
+
+
+async def _mock_admin(mock_url: str, method: str, path: str) -> Any:
+    async with aiohttp.ClientSession() as session, session.request(method, mock_url + path) as resp:
+        resp.raise_for_status()
+        return await resp.json()
 
 
 async def gateway_overhead(
@@ -163,13 +171,22 @@ async def timing_fidelity(mock_url: str, scenario: str, ttft_ms: float, cfg: Ben
         await _streams(req, cfg.fidelity_concurrency, 1, ttft_ms / 1000.0)
     outs: list[StreamOutcome] = []
     failures = 0
+    session = req.headers["X-Mock-Session"]
+    await _mock_admin(mock_url, "POST", f"/_mock/reset?session={session}")  # forget the warm-up
     for _ in range(cfg.rounds):
         out = await _streams(req, cfg.fidelity_concurrency, cfg.fidelity_per_worker, ttft_ms / 1000.0)
         good = _ok(out)
         failures += len(out) - len(good)
         outs.extend(good)
     errors = [o.ttft_ms - ttft_ms for o in outs]
+    # the same streams as the mock itself saw them: its first content event after the request
+    # arrived, from its journal; what the client adds on top is its own scheduling on this machine
+    journal = await _mock_admin(mock_url, "GET", f"/_mock/journal?session={session}")
+    server = [e["first_content_ms"] - ttft_ms for e in journal if e.get("first_content_ms") is not None]
     return {
+        "server_error_p50": _p(server, 50),
+        "server_error_p99": _p(server, 99),
+        "server_abs_error_p99": _p([abs(e) for e in server], 99),
         "concurrency": cfg.fidelity_concurrency,
         "scenario": scenario,
         "scenario_ttft_ms": ttft_ms,
