@@ -20,7 +20,7 @@ class JobSettings:
     catalogue: str = "reported"
     load: bool = True
     users: int = 100
-    spawn_rate: float = 100.0
+    spawn_rate: float = 50.0
     run_time: str = "10s"
     out_dir: str = "reports"
     only: list[str] = field(default_factory=list)  # scenario names, empty: all

@@ -273,6 +273,9 @@ def create_gateway_app(
 
     async def lifecycle(app: web.Application):
         app[UPSTREAM] = upstream or make_client(settings)
+        # the SDK imports and builds its chat resource on first use (tens of ms): pay that at
+        # start-up, not in the first user's time to first token
+        app[UPSTREAM].chat.completions.with_streaming_response  # noqa: B018
         yield
         if upstream is None:
             await app[UPSTREAM].close()

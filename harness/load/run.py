@@ -100,6 +100,30 @@ class LoadRun:
         return path
 
 
+WARM_UP_STREAMS = 20
+
+
+def warm_up(stack: Stack, secret: str, scenario: str | None, user: str) -> None:
+    """A few streams through the stack before the measured run, not counted: the targets are
+    about steady state, so connections, pools and first-use imports are paid for beforehand."""
+    import asyncio
+
+    from harness.bench.stream_client import measure_stream, new_session
+    from harness.bench.suites import gateway_chat, mock_chat
+    from harness.gateway.auth import mint_token
+
+    if user == "gateway" and stack.gateway_url:
+        req = gateway_chat(stack.gateway_url, mint_token(secret), None)
+    else:
+        req = mock_chat(stack.mock_url, scenario)
+
+    async def go() -> None:
+        async with new_session() as session:
+            await asyncio.gather(*(measure_stream(session, req) for _ in range(WARM_UP_STREAMS)))
+
+    asyncio.run(go())
+
+
 def run_load(settings: LoadSettings) -> LoadRun:
     targets = load_targets(settings.targets_path)
     scenario = (settings.scenario if settings.scenario is not None else targets.scenario) or None
@@ -134,6 +158,7 @@ def run_load(settings: LoadSettings) -> LoadRun:
                 env={"JWT_SECRET": secret},
                 stop_timeout=settings.stop_timeout,
             )
+            warm_up(stack, secret, scenario, settings.user)
             code = run_locust(plan, log_dir=tmp)
         log = Path(tmp) / ("locust-master.log" if settings.workers else "locust.log")
         summary = log.read_text(errors="replace") if log.exists() else ""
