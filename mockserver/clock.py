@@ -38,3 +38,16 @@ class Clock:
         delay = self.seconds(ms)
         if delay > 0:
             await asyncio.sleep(delay)
+
+    @classmethod
+    async def sleep_until(cls, deadline: float) -> None:
+        """Wait until monotonic time ``deadline`` (seconds, already scaled); no-op when past."""
+        delay = deadline - cls.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+    @staticmethod
+    async def sleep_real(seconds: float) -> None:
+        """Wait ``seconds`` of real time (an interval already scaled by :meth:`seconds`)."""
+        if seconds > 0:
+            await asyncio.sleep(seconds)

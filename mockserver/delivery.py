@@ -87,11 +87,9 @@ class Delivery:
         if resp is not None and hb and hb > 0:
             step = clock.seconds(hb)
             while at - Clock.monotonic() > step:
-                await asyncio.sleep(step)
+                await Clock.sleep_real(step)
                 await self._write(resp, encode_comment(reply.heartbeat_text), ctx, counted=False)
-        delay = at - Clock.monotonic()
-        if delay > 0:
-            await asyncio.sleep(delay)
+        await Clock.sleep_until(at)
 
     async def _hang(
         self, resp: web.StreamResponse | None, reply: R.Reply, ctx: RequestContext, clock: Clock
@@ -101,7 +99,7 @@ class Delivery:
         if resp is None or not hb or hb <= 0:
             await asyncio.Event().wait()
         while True:
-            await asyncio.sleep(clock.seconds(hb))
+            await Clock.sleep_real(clock.seconds(hb))
             await self._write(resp, encode_comment(reply.heartbeat_text), ctx, counted=False)
 
     async def _write(
