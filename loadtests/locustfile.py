@@ -1,10 +1,13 @@
 """Locust users for the reference gateway and for the mock, with stream-level measurements.
 
-Two users, run one at a time (name the class on the command line) or side by side:
+Three users, run one at a time (name the class on the command line) or side by side:
 
 ``GatewayChatUser``
     ``POST /api/v1/chat`` on the reference gateway with a fresh HS256 JWT, reading the SSE
     stream (``token`` / ``usage`` / ``error`` / ``done``).
+``GatewayMemoryChatUser``
+    The same, with one ``sessionId`` per user and ``useMemory: true``: after a user's first turn,
+    the gateway reads the earlier turns before it calls the upstream (TTFT "with memory").
 ``MockChatUser``
     Streaming ``POST /v1/chat/completions`` straight to the mock (``data:`` chunks, ``[DONE]``).
 
@@ -37,6 +40,7 @@ from locust import FastHttpUser, events, task
 from locust.runners import WorkerRunner
 
 from harness.load import stream_watch as sw
+from harness.load.memory import new_session_id
 from harness.load.samples import LoadSamples
 from harness.load.sse_reader import SSEReader
 
@@ -193,10 +197,26 @@ class GatewayChatUser(_StreamUser):
             raise ValueError("GatewayChatUser needs --jwt-secret (or JWT_SECRET) to sign its token")
         self.token = mint_token(secret, sub=f"load-{uuid.uuid4().hex[:8]}", ttl_s=3600)
 
+    def body(self) -> dict[str, Any]:
+        return {"message": "Tell me something short."}
+
     @task
     def chat(self) -> None:
         headers = {**self.mock_headers(), "Authorization": f"Bearer {self.token}"}
-        self.stream("/api/v1/chat", {"message": "Tell me something short."}, headers)
+        self.stream("/api/v1/chat", self.body(), headers)
+
+
+class GatewayMemoryChatUser(GatewayChatUser):
+    """A gateway user holding one conversation: its own ``sessionId``, ``useMemory: true``."""
+
+    label = "POST /api/v1/chat (memory)"
+
+    def on_start(self) -> None:
+        super().on_start()
+        self.session_id = new_session_id()
+
+    def body(self) -> dict[str, Any]:
+        return {**super().body(), "sessionId": self.session_id, "useMemory": True}
 
 
 class MockChatUser(_StreamUser):

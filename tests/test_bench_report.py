@@ -1,4 +1,5 @@
-"""`python -m harness.bench` measures the three ratios in one run and writes them with the machine."""
+"""`python -m harness.bench` measures the three ratios and the held streams in one run and writes them
+with the machine."""
 
 from __future__ import annotations
 
@@ -73,9 +74,19 @@ def test_verdicts_follow_the_design_targets():
         "throughput": True,  # 0.9 >= 0.8
         "fidelity_p99": False,  # 2.6 ms is not < 2 ms
         "fidelity_server_p99": True,  # 1.3 ms < 2 ms, as the mock's journal saw it
+        **dict.fromkeys(("held_count", "held_none_dropped", "held_heartbeats")),  # not in RESULTS
     }
     assert verdicts({}) == dict.fromkeys(
-        ("overhead_p50", "overhead_p99", "throughput", "fidelity_p99", "fidelity_server_p99")
+        (
+            "overhead_p50",
+            "overhead_p99",
+            "throughput",
+            "fidelity_p99",
+            "fidelity_server_p99",
+            "held_count",
+            "held_none_dropped",
+            "held_heartbeats",
+        )
     )
 
 
@@ -94,7 +105,7 @@ def test_report_names_the_machine_but_no_paths():
     assert "p99 2.60 ms" in lines[2] and "missed" in lines[2]
 
 
-def test_a_quick_bench_run_measures_all_three_side_by_side(tmp_path):
+def test_a_quick_bench_run_measures_all_four(tmp_path):
     out = tmp_path / "BENCHMARKS.md"
     proc = subprocess.run(
         [sys.executable, "-m", "harness.bench", "--quick", "--out", str(out)],
@@ -108,7 +119,9 @@ def test_a_quick_bench_run_measures_all_three_side_by_side(tmp_path):
     assert printed[0].startswith("gateway overhead on TTFT at 5 streams: p50 ")
     assert printed[1].startswith("mock throughput vs bare aiohttp SSE: ")
     assert printed[2].startswith("timing fidelity at 10 streams: TTFT error p50 ")
+    assert printed[3].startswith("held streams through the gateway: 20 open at once of 20 sent")
     text = out.read_text()
     assert "n/a" not in text  # every figure was measured
     assert "| direct | 5 | 0 |" in text and "| gateway | 5 | 0 |" in text  # no failed streams on either side
     assert "Machine: cpus" in text
+    assert "## Held streams" in text

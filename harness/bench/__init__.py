@@ -1,1 +1,1 @@
-"""Benchmarks (``make bench``): gateway overhead, mock throughput, timing fidelity."""
+"""Benchmarks (``make bench``): gateway overhead, mock throughput, timing fidelity, held streams."""

@@ -11,6 +11,7 @@ Two ways to read a stream:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import time
 from collections.abc import Awaitable, Callable
@@ -19,7 +20,7 @@ from typing import Any
 
 import aiohttp
 
-from harness.load.sse_reader import SSEReader
+from harness.load.sse_reader import Frame, SSEReader
 from harness.load.stream_watch import CONNECTION, HTTP_ERROR, StreamOutcome, StreamWatch, failed
 
 
@@ -37,7 +38,11 @@ def new_session(limit: int = 0) -> aiohttp.ClientSession:
     return aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=None, sock_read=30))
 
 
-async def measure_stream(session: aiohttp.ClientSession, req: StreamRequest) -> StreamOutcome:
+async def measure_stream(
+    session: aiohttp.ClientSession, req: StreamRequest, tap: Callable[[Frame, float], None] | None = None
+) -> StreamOutcome:
+    """One stream, parsed frame by frame; ``tap`` (when given) also sees every frame, comments
+    included, with its arrival time in ms since the request was sent."""
     t0 = time.perf_counter()
 
     def ms() -> float:
@@ -52,7 +57,10 @@ async def measure_stream(session: aiohttp.ClientSession, req: StreamRequest) -> 
             try:
                 async for line in resp.content:
                     for frame in reader.feed(line):
-                        watch.feed(frame, ms())
+                        t = ms()
+                        watch.feed(frame, t)
+                        if tap is not None:
+                            tap(frame, t)
             except (TimeoutError, aiohttp.ClientError) as exc:
                 watch.connection_lost(type(exc).__name__)
             return watch.finish(ms(), resp.status)
@@ -113,3 +121,32 @@ async def run_for(
 
     results = await asyncio.gather(*(worker() for _ in range(concurrency)))
     return [r for batch in results for r in batch], time.perf_counter() - t0
+
+
+class LoopLag:
+    """How late this process's own event loop wakes up, sampled every ``period_s`` while running.
+
+    A client reading hundreds of streams on a busy machine sees every frame late by this much; the
+    figure separates that from lateness on the server's side.
+    """
+
+    def __init__(self, period_s: float = 0.01) -> None:
+        self.period_s = period_s
+        self.lags_ms: list[float] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def _sample(self) -> None:
+        while True:
+            t = time.perf_counter()
+            await asyncio.sleep(self.period_s)
+            self.lags_ms.append(max(0.0, (time.perf_counter() - t - self.period_s) * 1000.0))
+
+    async def __aenter__(self) -> LoopLag:
+        self._task = asyncio.create_task(self._sample(), name="loop-lag")
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task

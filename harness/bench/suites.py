@@ -1,4 +1,4 @@
-"""The three benchmarks, each measured side by side in one run (rounds alternate the two sides).
+"""The benchmarks; the first three each measured side by side in one run (rounds alternate the two sides).
 
 * :func:`gateway_overhead` - TTFT and total time through the gateway minus calling the mock
   directly, at ``concurrency`` concurrent streams (p50, p99).
@@ -6,12 +6,17 @@
   aiohttp SSE handler (:mod:`harness.bench.bare_sse`), best round of each (ratio mock / bare).
 * :func:`timing_fidelity` - client-measured TTFT minus the scenario's TTFT at ``concurrency``
   concurrent streams (p50, p99 of the error).
+* :func:`held_streams` - ``held_streams`` gateway streams opened at once against a silent
+  upstream: how many were held at the same time, how many ended with ``done``, and the
+  heartbeat gaps each client saw against the interval (:mod:`harness.bench.held_streams`).
 
 Each returns a plain dict of figures; :mod:`harness.bench.report` turns them into Markdown.
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -21,7 +26,16 @@ import aiohttp
 from harness.load.stats import percentile
 from harness.load.stream_watch import CHAT, GATEWAY, StreamOutcome
 
-from .stream_client import StreamRequest, count_stream, measure_stream, new_session, run_concurrent, run_for
+from .held_streams import HeartbeatTap, HeldStream, held_figures
+from .stream_client import (
+    LoopLag,
+    StreamRequest,
+    count_stream,
+    measure_stream,
+    new_session,
+    run_concurrent,
+    run_for,
+)
 
 CHAT_BODY = {
     "model": "gpt-4o-mini",
@@ -40,6 +54,9 @@ class BenchConfig:
     fidelity_per_worker: int = 2
     rounds: int = 2
     warm_up: bool = True  # one untimed pass first: connections opened, pools filled
+    held_streams: int = 500
+    held_heartbeat_ms: int = 500  # the gateway's OPENAI_SSE_HEARTBEAT_MS for the held run
+    held_time_scale: float = 1.0  # the mock's time scale for the held run (its silence shrinks with it)
 
     @classmethod
     def quick(cls) -> BenchConfig:
@@ -53,6 +70,9 @@ class BenchConfig:
             fidelity_per_worker=1,
             rounds=1,
             warm_up=False,
+            held_streams=20,
+            held_heartbeat_ms=100,
+            held_time_scale=0.1,
         )
 
 
@@ -68,11 +88,15 @@ def mock_chat(mock_url: str, scenario: str | None) -> StreamRequest:
     return StreamRequest(f"{mock_url}/v1/chat/completions", CHAT_BODY, headers, CHAT)
 
 
-def gateway_chat(gateway_url: str, token: str, scenario: str | None) -> StreamRequest:
+def gateway_chat(
+    gateway_url: str, token: str, scenario: str | None, memory_session: str | None = None
+) -> StreamRequest:
+    """A gateway chat turn; with ``memory_session`` it sends that ``sessionId`` and ``useMemory``."""
     headers = {"Authorization": f"Bearer {token}", **_session_headers(scenario)}
-    return StreamRequest(
-        f"{gateway_url}/api/v1/chat", {"message": "Tell me something short."}, headers, GATEWAY
-    )
+    body: dict[str, Any] = {"message": "Tell me something short."}
+    if memory_session is not None:
+        body |= {"sessionId": memory_session, "useMemory": True}
+    return StreamRequest(f"{gateway_url}/api/v1/chat", body, headers, GATEWAY)
 
 
 def _ok(outcomes: list[StreamOutcome]) -> list[StreamOutcome]:
@@ -196,4 +220,26 @@ async def timing_fidelity(mock_url: str, scenario: str, ttft_ms: float, cfg: Ben
         "error_p99": _p(errors, 99),
         "abs_error_p99": _p([abs(e) for e in errors], 99),
         "measured_p50": _p([o.ttft_ms for o in outs], 50),
+    }
+
+
+async def held_streams(
+    gateway_url: str, token: str, scenario: str, ttft_ms: float, heartbeat_ms: float, cfg: BenchConfig
+) -> dict[str, Any]:
+    """``cfg.held_streams`` gateway streams sent at once, each read to its end. The gateway's
+    upstream URL selects the scenario, so the requests carry no scenario header."""
+    req = gateway_chat(gateway_url, token, None)
+
+    async with new_session() as session, LoopLag() as lag:
+
+        async def one() -> HeldStream:
+            tap, started = HeartbeatTap(), time.perf_counter()
+            return HeldStream(started, tap, await measure_stream(session, req, tap))
+
+        streams = await asyncio.gather(*(one() for _ in range(cfg.held_streams)))
+    return {
+        "scenario": scenario,
+        **held_figures(list(streams), heartbeat_ms, ttft_ms),
+        "client_lag_p99": _p(lag.lags_ms, 99),
+        "client_lag_max": _p(lag.lags_ms, 100),
     }

@@ -7,7 +7,7 @@ import argparse
 import sys
 
 from harness.load.locust_run import USER_CLASSES
-from harness.load.run import DEFAULT_SCENARIOS, DEFAULT_TARGETS, LoadRunError, LoadSettings, run_load
+from harness.load.run import DEFAULT_SCENARIOS, LoadRunError, LoadSettings, run_load
 from harness.load.services import ServiceError
 from harness.load.targets import TargetsError, fmt
 
@@ -25,15 +25,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--user",
         choices=sorted(USER_CLASSES),
         default="gateway",
-        help="who is loaded: the gateway (default) or the mock directly (no retries: an injected "
-        "429 is an error)",
+        help="who is loaded: the gateway (default), the gateway with memory (one sessionId per user, "
+        "useMemory: true), or the mock directly (no retries: an injected 429 is an error)",
     )
     p.add_argument(
         "--scenario",
         default=None,
         help='mock scenario to run under (default: the one the targets file names; "" for none)',
     )
-    p.add_argument("--targets", default=str(DEFAULT_TARGETS), help="targets file (YAML)")
+    p.add_argument(
+        "--targets",
+        default=None,
+        help="targets file (YAML; default: loadtests/targets-memory.yaml for --user gateway-memory, "
+        "else loadtests/targets.yaml)",
+    )
     p.add_argument(
         "--scenarios",
         action="append",
@@ -82,6 +87,11 @@ def run(args: argparse.Namespace) -> int:
         f"p99 {fmt(m['ttft_ms']['p99'], 'ms')}; inter-token p50 {fmt(m['inter_token_ms']['p50'], 'ms')}; "
         f"total p50 {fmt(m['total_ms']['p50'], 'ms')}"
     )
+    if memory := m.get("memory"):
+        print(
+            f"memory: {memory['recalled']} of {memory['turns']} turns read earlier turns; "
+            f"retrieval p95 {fmt(memory['memory_ms']['p95'], 'ms')}"
+        )
     reasons = doc.get("failure_reasons") or {}
     if reasons:
         print("failures by reason: " + ", ".join(f"{k} {v}" for k, v in sorted(reasons.items())))

@@ -16,7 +16,12 @@ from mockserver.web_runner import free_port
 from .services import HOST, Service, ServiceError, python_module
 
 LOCUSTFILE = Path(__file__).resolve().parents[2] / "loadtests" / "locustfile.py"
-USER_CLASSES = {"gateway": "GatewayChatUser", "mock": "MockChatUser"}
+USER_CLASSES = {
+    "gateway": "GatewayChatUser",
+    "gateway-memory": "GatewayMemoryChatUser",
+    "mock": "MockChatUser",
+}
+GATEWAY_USERS = ("gateway", "gateway-memory")  # the users that need the gateway in the stack
 _SPAN = re.compile(r"(\d+(?:\.\d+)?)\s*(h|m|s)")
 
 
@@ -36,7 +41,7 @@ def parse_duration(text: str) -> float:
 
 @dataclass
 class LocustPlan:
-    user: str  # "gateway" | "mock"
+    user: str  # a key of USER_CLASSES
     users: int
     spawn_rate: float
     run_time: str

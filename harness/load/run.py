@@ -14,12 +14,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .locust_run import LocustPlan, run_locust
+from .locust_run import GATEWAY_USERS, LocustPlan, run_locust
+from .memory import read_memory_figures
 from .services import Stack
 from .targets import TargetSet, Verdict, evaluate, load_targets, render_table
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_TARGETS = ROOT / "loadtests" / "targets.yaml"
+MEMORY_TARGETS = ROOT / "loadtests" / "targets-memory.yaml"
+TARGETS_BY_USER = {"gateway-memory": MEMORY_TARGETS}  # every other user: DEFAULT_TARGETS
 DEFAULT_SCENARIOS = ROOT / "scenarios"
 
 
@@ -29,13 +32,13 @@ class LoadRunError(RuntimeError):
 
 @dataclass
 class LoadSettings:
-    user: str = "gateway"  # "gateway" | "mock"
+    user: str = "gateway"  # "gateway" | "gateway-memory" | "mock"
     users: int = 100
     spawn_rate: float = 50.0
     run_time: str = "15s"
     workers: int = 0
     scenario: str | None = None  # None: the targets file's scenario
-    targets_path: str = str(DEFAULT_TARGETS)
+    targets_path: str | None = None  # None: the user's own targets file (targets_for)
     scenario_paths: list[str] = field(default_factory=lambda: [str(DEFAULT_SCENARIOS)])
     think_time: float = 0.5
     stop_timeout: float = 5.0
@@ -103,6 +106,11 @@ class LoadRun:
 WARM_UP_STREAMS = 20
 
 
+def targets_for(user: str) -> Path:
+    """The targets file a user's run is checked against when none is named."""
+    return TARGETS_BY_USER.get(user, DEFAULT_TARGETS)
+
+
 def warm_up(stack: Stack, secret: str, scenario: str | None, user: str) -> None:
     """A few streams through the stack before the measured run, not counted: the targets are
     about steady state, so connections, pools and first-use imports are paid for beforehand."""
@@ -112,7 +120,7 @@ def warm_up(stack: Stack, secret: str, scenario: str | None, user: str) -> None:
     from harness.bench.suites import gateway_chat, mock_chat
     from harness.gateway.auth import mint_token
 
-    if user == "gateway" and stack.gateway_url:
+    if user in GATEWAY_USERS and stack.gateway_url:
         req = gateway_chat(stack.gateway_url, mint_token(secret), None)
     else:
         req = mock_chat(stack.mock_url, scenario)
@@ -125,7 +133,7 @@ def warm_up(stack: Stack, secret: str, scenario: str | None, user: str) -> None:
 
 
 def run_load(settings: LoadSettings) -> LoadRun:
-    targets = load_targets(settings.targets_path)
+    targets = load_targets(settings.targets_path or targets_for(settings.user))
     scenario = (settings.scenario if settings.scenario is not None else targets.scenario) or None
     secret = secrets.token_urlsafe(32)
     with tempfile.TemporaryDirectory(prefix="harness-load-") as tmp:
@@ -133,7 +141,7 @@ def run_load(settings: LoadSettings) -> LoadRun:
         with Stack(
             settings.scenario_paths,
             scenario,
-            gateway=settings.user == "gateway",
+            gateway=settings.user in GATEWAY_USERS,
             jwt_secret=secret,
             log_dir=tmp,
             time_scale=settings.time_scale,
@@ -165,5 +173,7 @@ def run_load(settings: LoadSettings) -> LoadRun:
         if not samples_path.exists():
             raise LoadRunError(f"Locust (exit code {code}) wrote no samples; its output:\n{summary[-3000:]}")
         results = json.loads(samples_path.read_text())
+        if settings.user == "gateway-memory":  # what memory did, by the gateway's own telemetry
+            results["measured"]["memory"] = read_memory_figures(Path(tmp) / "telemetry.db")
     results["measured"]["users"] = settings.users
     return LoadRun(settings, targets, evaluate(targets, results["measured"]), results, code, summary)
