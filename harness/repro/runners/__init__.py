@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Awaitable, Callable
+from typing import Any
+
+from mockserver.web_app import JOURNAL
 
 from ..context import RunContext, StackRun
 
@@ -35,3 +38,27 @@ def error_text(exc: BaseException) -> str:
     module = kind.__module__.split(".")[0]
     name = f"{module}.{kind.__name__}" if module not in ("builtins", "__main__") else kind.__name__
     return f"{name}: {exc}"
+
+
+def journal_entries(ctx: RunContext) -> list[dict[str, Any]]:
+    """The mock's journal as it stands (requests still running included)."""
+    return ctx.mock.call(lambda: [e.to_dict() for e in ctx.mock.app[JOURNAL].entries()])
+
+
+def retry_facts(entries: list[dict[str, Any]]) -> dict[str, Any]:
+    """Retries a client made and how long it waited before each, from the mock's journal. Pure.
+
+    A retry is a request sent with ``x-stainless-retry-count`` > 0; its wait runs from the
+    previous request's arrival to its own, in real milliseconds (retry-after headers go out as
+    written and clients obey them in real time, whatever the mock's time scale).
+    """
+    waits = [
+        round((later["received_at"] - earlier["received_at"]) * 1000.0, 1)
+        for earlier, later in zip(entries, entries[1:], strict=False)
+        if (later.get("retry_count") or 0) > 0
+    ]
+    return {
+        "retries": sum(1 for e in entries if (e.get("retry_count") or 0) > 0),
+        "retry_waits_ms": waits,
+        "min_retry_wait_ms": min(waits) if waits else None,
+    }

@@ -1,13 +1,17 @@
 """``stack.drive: gateway``: one chat turn through the reference gateway (seed 004).
 
 The gateway runs in-process with the mock as its upstream. ``stack.input``: ``message``,
-``session_id``, ``use_memory``. ``stack.settings``: any gateway setting by field name
-(``heartbeat_ms``, ``first_token_timeout_ms``, ``read_timeout_ms``, ``max_retries``...); every
-``*_ms`` one is in scenario time. Facts under ``gateway``: status, headers (content_type,
-cache_control, x_accel_buffering), connected, events (event names in order, repeats collapsed),
-event_counts, text, tokens, finish_reason, provider_retry_count, error {code, message}, error_code,
-heartbeats, heartbeats_before_first_token, ttft_ms, token_spread_ms, max_silence_ms (scenario time), and telemetry
-{openai_call, error} (the rows the gateway wrote).
+``session_id``, ``use_memory``, ``turns`` (how many chat turns in a row, default 1).
+``stack.settings``: any gateway setting by field name (``heartbeat_ms``, ``first_token_timeout_ms``,
+``read_timeout_ms``, ``max_retries``...); every ``*_ms`` one is in scenario time. Facts under
+``gateway``: status, headers (content_type, cache_control, x_accel_buffering), connected, events
+(event names in order, repeats collapsed), event_counts, text, tokens, finish_reason,
+provider_retry_count, error {code, message}, error_code, heartbeats, heartbeats_before_first_token,
+ttft_ms, token_spread_ms, max_silence_ms (scenario time), telemetry {openai_call, error} (the rows
+the gateway wrote), and retries, retry_waits_ms and min_retry_wait_ms (the gateway's upstream
+retries, from the mock's journal; waits in real milliseconds). With ``turns`` > 1 the stream facts
+are the last turn's, and error_rate (turns that ended in an error) and retry_rate (turns that
+needed an upstream retry) say how the run went.
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ from harness.gateway.web_gateway import create_gateway_app
 from harness.load.sse_reader import Frame, SSEReader
 
 from ..context import RunContext, StackRun
+from ..scenario_file import ScenarioFileError
+from . import journal_entries, retry_facts
 
 SECRET = "repro-secret-" + "x" * 32
 # Gateway durations, scaled like the scenario's; retry-after headers are real time, so not that one.
@@ -105,13 +111,14 @@ async def _chat(url: str, body: dict[str, Any]) -> tuple[int, dict[str, str], li
         return resp.status, dict(resp.headers), frames, ""
 
 
-async def _telemetry(store: GatewayStore, expect_rows: bool) -> list[dict[str, Any]]:
-    """The telemetry rows, once the gateway has written its ``openai_call`` row (it does so just
-    after the stream's last event) or a short while has passed."""
+async def _telemetry(store: GatewayStore, calls: int) -> list[dict[str, Any]]:
+    """The telemetry rows, once the gateway has written ``calls`` ``openai_call`` rows (it writes
+    one just after each stream's last event) or a short while has passed."""
     deadline = time.perf_counter() + TELEMETRY_WAIT_S
     while True:
         rows = await store.events()
-        if not expect_rows or any(r["type"] == "openai_call" for r in rows) or time.perf_counter() > deadline:
+        written = sum(1 for r in rows if r["type"] == "openai_call")
+        if written >= calls or time.perf_counter() > deadline:
             return rows
         await asyncio.sleep(0.01)
 
@@ -132,9 +139,15 @@ async def run(ctx: RunContext) -> StackRun:
         body["sessionId"] = inp["session_id"]
     if "use_memory" in inp:
         body["useMemory"] = inp["use_memory"]
+    turns = int(inp.get("turns", 1))
+    if turns < 1:
+        raise ScenarioFileError(f"{ctx.scenario.path}: stack.input.turns: expected at least 1, got {turns}")
+    outcomes: list[tuple[int, dict[str, Any]]] = []  # per turn: status, stream facts
     with GatewayServer(settings, app=create_gateway_app(settings, store=store)) as gateway:
-        status, headers, frames, text_body = await _chat(gateway.url, body)
-        telemetry = await _telemetry(store, expect_rows=status == 200)
+        for _ in range(turns):
+            status, headers, frames, text_body = await _chat(gateway.url, body)
+            outcomes.append((status, stream_facts(frames, ctx)))
+        telemetry = await _telemetry(store, calls=sum(1 for s, _ in outcomes if s == 200))
     lower = {k.lower(): v for k, v in headers.items()}
     facts: dict[str, Any] = {
         "status": status,
@@ -143,10 +156,21 @@ async def run(ctx: RunContext) -> StackRun:
             "cache_control": lower.get("cache-control"),
             "x_accel_buffering": lower.get("x-accel-buffering"),
         },
-        **stream_facts(frames, ctx),
+        **outcomes[-1][1],
         "telemetry": {row["type"]: row["payload"] for row in telemetry},
+        **retry_facts(journal_entries(ctx)),
     }
     lines = [f"POST {gateway.url}/api/v1/chat → {status} {facts['headers']['content_type']}"]
+    if turns > 1:
+        failed = [s != 200 or "error" in f["events"] for s, f in outcomes]
+        retried = [bool(f["provider_retry_count"]) for _, f in outcomes]
+        facts.update(error_rate=round(sum(failed) / turns, 4), retry_rate=round(sum(retried) / turns, 4))
+        lines = [f"{turns} chat turns: {sum(failed)} ended in an error, {sum(retried)} needed a retry"] + [
+            f"turn {n}: {s} events {f['events']} provider_retry_count {f['provider_retry_count']}"
+            for n, (s, f) in enumerate(outcomes, 1)
+            if s != 200 or "error" in f["events"] or f["provider_retry_count"]
+        ]
+        lines.append(f"the last turn: POST {gateway.url}/api/v1/chat → {status}")
     if text_body:
         lines.append(f"body: {text_body[:300]}")
     for t, f in frames:

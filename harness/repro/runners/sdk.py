@@ -1,73 +1,169 @@
-"""``stack.drive: sdk``: one bare call through the official ``openai`` SDK, with its own retries.
+"""``stack.drive: sdk``: bare calls through the official ``openai`` SDK, with its own retries.
 
 ``stack.input``: ``endpoint`` (default: the scenario's ``match.endpoint``, else chat.completions),
 ``stream`` (default: ``match.stream``), ``model``, ``message``, ``max_retries`` (default 2, the
-SDK's), ``timeout_ms`` (scenario time). Facts under ``sdk``: outcome (ok|error), error (the
-exception as a traceback's last line names it), exception, status_code, text, events, event_types.
+SDK's), ``timeout_ms`` (scenario time), ``calls`` (how many calls in a row, default 1),
+``partial_images`` (image streams ask for that many, default 2; on ``responses`` it adds the
+``image_generation`` tool), ``helper`` (``responses`` stream: read it through the SDK's
+``responses.stream()`` helper and its ``get_final_response()``).
+
+Facts under ``sdk``: outcome (ok|error), error (the exception as a traceback's last line names
+it), exception, status_code, text, finish_reason, events, event_types, partial_images (partial
+image events received), completed (a ``*.completed`` event arrived), done (``data: [DONE]``
+arrived), comments (SSE comment lines the client received, e.g. heartbeats), out_of_order (events
+whose ``sequence_number`` is below the one before), ttft_ms and token_spread_ms (streams, scenario
+time: from the call to its first text, and from the first text to the last), ratelimit (the
+``x-ratelimit-*`` headers of the last response), remaining_requests and remaining_tokens (per
+response), retries (attempts sent with ``x-stainless-retry-count`` > 0, from the mock's journal),
+retry_waits_ms and min_retry_wait_ms (from an attempt's arrival to its retry's, in real
+milliseconds: retry-after headers are obeyed in real time at any time scale).
+With ``calls`` > 1 the per-call facts are the last call's (error, exception and status_code the
+first failure's), and ``outcomes`` (ok or the exception's class, per call), ``first_failed_call``
+(1-based), ``error_rate`` and ``retry_rate`` (retries per call) say how the run went.
 """
 
 from __future__ import annotations
 
+import base64
+import time
 from typing import Any
 
 import openai
 
+from mockserver.png import render_b64
+
 from ..context import RunContext, StackRun
 from ..scenario_file import ScenarioFileError
-from . import error_text
+from . import error_text, journal_entries, retry_facts
+from .client_tap import TapTransport
 
-DEFAULT_MODELS = {"images.generations": "gpt-image-1"}
-ENDPOINTS = ("models", "chat.completions", "responses", "images.generations")
+DEFAULT_MODELS = {"images.generations": "gpt-image-1", "images.edits": "gpt-image-1"}
+MAX_CALL_LINES = 10  # more calls than this: the report names only the failed ones
+ENDPOINTS = ("models", "chat.completions", "responses", "images.generations", "images.edits")
+
+
+class Observation:
+    """Folds one call's stream events (or its one reply) into facts."""
+
+    def __init__(self, ctx: RunContext) -> None:
+        self.ctx = ctx
+        self.started = time.perf_counter()
+        self.types: list[str] = []
+        self.text: list[str] = []
+        self.ttft_ms: float | None = None
+        self.token_spread_ms: float | None = None
+        self.out_of_order = 0
+        self._last_seq: int | None = None
+        self.facts: dict[str, Any] = {}
+
+    def add_text(self, text: str) -> None:
+        if text:
+            since_start = self.ctx.scenario_ms(time.perf_counter() - self.started)
+            if self.ttft_ms is None:
+                self.ttft_ms = since_start
+            self.token_spread_ms = round(since_start - self.ttft_ms, 1)
+        self.text.append(text)
+
+    def add_event(self, event: Any) -> None:
+        kind = getattr(event, "type", None) or getattr(event, "object", None) or type(event).__name__
+        self.types.append(kind)
+        seq = getattr(event, "sequence_number", None)
+        if isinstance(seq, int):
+            if self._last_seq is not None and seq < self._last_seq:
+                self.out_of_order += 1
+            self._last_seq = seq
+        if kind == "response.output_text.delta":
+            self.add_text(event.delta)
+        for choice in getattr(event, "choices", None) or ():
+            self.add_text(choice.delta.content or "")
+            if choice.finish_reason:
+                self.facts["finish_reason"] = choice.finish_reason
+
+    def to_facts(self) -> dict[str, Any]:
+        return {
+            **self.facts,
+            "text": "".join(self.text),
+            "events": len(self.types),
+            "event_types": sorted(set(self.types)),
+            "partial_images": sum(1 for t in self.types if t.endswith("partial_image")),
+            "completed": any(t.endswith(".completed") for t in self.types),
+            "out_of_order": self.out_of_order,
+            "ttft_ms": self.ttft_ms,
+            "token_spread_ms": self.token_spread_ms,
+        }
+
+
+def _input_png() -> tuple[str, bytes, str]:
+    return ("input.png", base64.b64decode(render_b64(0, "repro-input", "1024x1024")), "image/png")
 
 
 async def _call(
-    client: openai.AsyncOpenAI, endpoint: str, stream: bool, model: str, message: str, facts: dict[str, Any]
+    client: openai.AsyncOpenAI, endpoint: str, stream: bool, model: str, inp: dict[str, Any], obs: Observation
 ) -> None:
-    types: list[str] = []
-    text: list[str] = []
+    message = inp.get("message", "Tell me a short story.")
+    partials = int(inp.get("partial_images", 2))
     if endpoint == "models":
         page = await client.models.list()
-        facts["models"] = len(page.data)
+        obs.facts["models"] = len(page.data)
     elif endpoint == "chat.completions":
         messages = [{"role": "user", "content": message}]
         if stream:
             async for chunk in await client.chat.completions.create(
                 model=model, messages=messages, stream=True
             ):
-                types.append(chunk.object)
-                for choice in chunk.choices:
-                    text.append(choice.delta.content or "")
-                    if choice.finish_reason:
-                        facts["finish_reason"] = choice.finish_reason
+                obs.add_event(chunk)
         else:
             completion = await client.chat.completions.create(model=model, messages=messages)
-            text.append(completion.choices[0].message.content or "")
-            facts["finish_reason"] = completion.choices[0].finish_reason
+            obs.text.append(completion.choices[0].message.content or "")
+            obs.facts["finish_reason"] = completion.choices[0].finish_reason
     elif endpoint == "responses":
-        if stream:
-            async for event in await client.responses.create(model=model, input=message, stream=True):
-                types.append(event.type)
-                if event.type == "response.output_text.delta":
-                    text.append(event.delta)
+        params: dict[str, Any] = {"model": model, "input": message}
+        if "partial_images" in inp:
+            params["tools"] = [{"type": "image_generation", "partial_images": partials}]
+        if stream and inp.get("helper"):
+            async with client.responses.stream(**params) as events:
+                async for event in events:
+                    obs.add_event(event)
+                obs.facts["response_status"] = (await events.get_final_response()).status
+        elif stream:
+            async for event in await client.responses.create(stream=True, **params):
+                obs.add_event(event)
         else:
-            response = await client.responses.create(model=model, input=message)
-            text.append(response.output_text)
-            facts["response_status"] = response.status
-    elif endpoint == "images.generations":
+            response = await client.responses.create(**params)
+            obs.text.append(response.output_text)
+            obs.facts["response_status"] = response.status
+    elif endpoint in ("images.generations", "images.edits"):
+        params = {"model": model, "prompt": message}
+        call = client.images.generate
+        if endpoint == "images.edits":
+            params["image"], call = _input_png(), client.images.edit
         if stream:
-            async for event in await client.images.generate(
-                model=model, prompt=message, stream=True, partial_images=2
-            ):
-                types.append(event.type)
+            async for event in await call(stream=True, partial_images=partials, **params):
+                obs.add_event(event)
         else:
-            result = await client.images.generate(model=model, prompt=message)
-            facts["images"] = len(result.data or [])
-    facts["text"] = "".join(text)
-    facts["events"] = len(types)
-    facts["event_types"] = sorted(set(types))
+            result = await call(**params)
+            obs.facts["images"] = len(result.data or [])
 
 
-async def run(ctx: RunContext) -> StackRun:
+def tap_facts(tap: TapTransport) -> dict[str, Any]:
+    last = tap.responses[-1] if tap.responses else None
+    return {
+        "comments": sum(r.comments for r in tap.responses),
+        "done": bool(last and last.done),
+        "ratelimit": last.ratelimit() if last else {},
+        "remaining_requests": [_int(r.ratelimit().get("remaining_requests")) for r in tap.responses],
+        "remaining_tokens": [_int(r.ratelimit().get("remaining_tokens")) for r in tap.responses],
+    }
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _endpoint(ctx: RunContext) -> str:
     inp, match = ctx.input, ctx.scenario.match
     endpoint = (
         inp.get("endpoint")
@@ -79,27 +175,68 @@ async def run(ctx: RunContext) -> StackRun:
             f"{ctx.scenario.path}: stack.input.endpoint: the sdk driver calls one of "
             f"{', '.join(ENDPOINTS)}; got {endpoint!r}"
         )
+    return endpoint
+
+
+async def run(ctx: RunContext) -> StackRun:
+    inp, match = ctx.input, ctx.scenario.match
+    endpoint = _endpoint(ctx)
     stream = bool(inp.get("stream", match.get("stream", False)))
     model = inp.get("model") or DEFAULT_MODELS.get(endpoint, "gpt-4o-mini")
     max_retries = int(inp.get("max_retries", 2))
+    calls = int(inp.get("calls", 1))
+    if calls < 1:
+        raise ScenarioFileError(f"{ctx.scenario.path}: stack.input.calls: expected at least 1, got {calls}")
     timeout = ctx.real_s(inp["timeout_ms"]) if "timeout_ms" in inp else 30.0
+    tap = TapTransport()
     client = openai.AsyncOpenAI(
-        base_url=ctx.url(inp.get("base_url")), api_key="sk-repro", max_retries=max_retries, timeout=timeout
+        base_url=ctx.url(inp.get("base_url")),
+        api_key="sk-repro",
+        max_retries=max_retries,
+        timeout=timeout,
+        http_client=openai.DefaultAsyncHttpxClient(transport=tap),
     )
     facts: dict[str, Any] = {"endpoint": endpoint, "stream": stream}
-    lines = [f"openai SDK: {endpoint}{' (stream)' if stream else ''} model={model} max_retries={max_retries}"]
+    outcomes: list[str] = []
+    lines = [
+        f"openai SDK: {endpoint}{' (stream)' if stream else ''} model={model} max_retries={max_retries}"
+        + (f", {calls} calls" if calls > 1 else "")
+    ]
     try:
-        await _call(client, endpoint, stream, model, inp.get("message", "Tell me a short story."), facts)
-        facts["outcome"] = "ok"
-        lines.append(f"ok: {facts['events']} events, text {facts['text'][:60]!r}")
-    except Exception as exc:  # whatever the SDK raised is the observation
-        facts.update(
-            outcome="error",
-            error=error_text(exc),
-            exception=type(exc).__name__,
-            status_code=getattr(exc, "status_code", None),
-        )
-        lines.append(f"raised {facts['error']}")
+        for n in range(1, calls + 1):
+            obs = Observation(ctx)
+            try:
+                await _call(client, endpoint, stream, model, inp, obs)
+                outcomes.append("ok")
+                if calls <= MAX_CALL_LINES:
+                    lines.append(f"call {n}: ok: {len(obs.types)} events, text {''.join(obs.text)[:60]!r}")
+            except Exception as exc:  # whatever the SDK raised is the observation
+                outcomes.append(type(exc).__name__)
+                if "exception" not in facts:
+                    facts.update(
+                        error=error_text(exc),
+                        exception=type(exc).__name__,
+                        status_code=getattr(exc, "status_code", None),
+                    )
+                lines.append(f"call {n}: raised {error_text(exc)} after {len(obs.types)} events")
+            facts.update(obs.to_facts())
     finally:
         await client.close()
+    facts["outcome"] = "ok" if all(o == "ok" for o in outcomes) else "error"
+    facts.update(tap_facts(tap))
+    facts.update(retry_facts(journal_entries(ctx)))
+    if calls > 1:
+        lines.append(f"{calls} calls: {outcomes.count('ok')} ok, {calls - outcomes.count('ok')} failed")
+        facts.update(
+            outcomes=outcomes,
+            first_failed_call=next((n for n, o in enumerate(outcomes, 1) if o != "ok"), None),
+            error_rate=round(sum(o != "ok" for o in outcomes) / calls, 4),
+            retry_rate=round(facts["retries"] / calls, 4),
+        )
+    lines.append(
+        f"client received {len(tap.responses)} responses (statuses "
+        f"{', '.join(str(r.status) for r in tap.responses) or 'none'}), {facts['comments']} comment lines, "
+        f"[DONE] {'yes' if facts['done'] else 'no'}; SDK retries {facts['retries']}"
+        + (f", waited {facts['retry_waits_ms']} ms (real time)" if facts["retry_waits_ms"] else "")
+    )
     return StackRun({"sdk": facts}, lines)
