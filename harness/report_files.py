@@ -73,15 +73,28 @@ def plot_retries_over_time(per_second: Sequence[dict[str, Any]], path: Path) -> 
 
     fig, ax = plt.subplots(figsize=(7, 3.6), dpi=100)
     seconds = [row["second"] for row in per_second]
-    ax.plot(seconds, [row["requests"] for row in per_second], label="streams", color="#3b7dd8")
-    ax.plot(
-        seconds, [row["with_retries"] for row in per_second], label="streams with retries", color="#e08a1e"
-    )
-    ax.plot(seconds, [row["failures"] for row in per_second], label="failed streams", color="#d83b3b")
+    ax.bar(seconds, [row["requests"] for row in per_second], color="#c9d9f2", label="streams")
     ax.set_xlabel("second of the run")
-    ax.set_ylabel("count")
+    ax.set_ylabel("streams per second")
+    counts = ax.twinx()  # retries and failures are a few per second: their own scale
+    counts.plot(
+        seconds,
+        [row["with_retries"] for row in per_second],
+        "o-",
+        color="#e08a1e",
+        label="streams with retries",
+    )
+    counts.plot(
+        seconds, [row["failures"] for row in per_second], "s-", color="#d83b3b", label="failed streams"
+    )
+    counts.set_ylabel("streams with retries / failed")
+    counts.set_ylim(
+        bottom=0, top=max([1] + [max(r["with_retries"], r["failures"]) for r in per_second]) * 1.3
+    )
+    handles = ax.get_legend_handles_labels()[0] + counts.get_legend_handles_labels()[0]
+    labels = ax.get_legend_handles_labels()[1] + counts.get_legend_handles_labels()[1]
+    counts.legend(handles, labels, loc="upper right", fontsize=8)
     ax.set_title("Retries over time (provider_retry_count > 0)")
-    ax.legend()
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
