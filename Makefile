@@ -30,7 +30,12 @@ run: $(STAMP)
 serve: $(STAMP)
 	$(BIN)/mockopenai serve --host $(HOST) --port $(PORT) --scenarios scenarios
 
+# A local secret when none is set; mint a token with: JWT_SECRET=... harness token
+JWT_SECRET ?= local-development-secret-change-me-0123456789
+export JWT_SECRET
+
 gateway: $(STAMP)
+	@echo "token for curl: $$($(BIN)/harness token)"
 	$(BIN)/harness gateway --host $(HOST) --port 3000 --upstream http://$(HOST):$(PORT)/v1
 
 test: $(STAMP)

@@ -10,7 +10,7 @@ import argparse
 import importlib
 import sys
 
-COMMANDS = ("gateway", "repro", "health", "telemetry", "load", "run")
+COMMANDS = ("gateway", "token", "repro", "health", "telemetry", "load", "run")
 
 
 def build_parser() -> argparse.ArgumentParser:
