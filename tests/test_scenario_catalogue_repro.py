@@ -1,8 +1,8 @@
 """Every shipped scenario replays green under ``harness repro``.
 
-Each YAML file in scenarios/faults/ says in ``stack:`` which part of the reference stack to drive
-and in ``expect:`` the client-visible symptom the fault must produce; a new file there is a new
-test, with no code. Files in scenarios/load/ are for load runs: only those that one request
+Each YAML file in scenarios/faults/ and scenarios/gateway/ says in ``stack:`` which part of the
+reference stack to drive and in ``expect:`` the client-visible symptom the fault must produce; a
+new file there is a new test, with no code. Files in scenarios/load/ are for load runs: only those that one request
 replays meaningfully carry a ``stack:`` block, and only those are replayed here. The last tests pin
 the facts those expectations read.
 """
@@ -21,7 +21,7 @@ from harness.repro.runners.client_tap import TappedResponse
 from harness.repro.scenario_file import SUFFIXES, load
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
-FOLDERS = ("faults",)
+FOLDERS = ("faults", "gateway")
 
 
 def scenario_files(folder: str) -> list[Path]:
@@ -37,8 +37,8 @@ CATALOGUE = [path for folder in FOLDERS for path in scenario_files(folder)] + [
 ]
 
 
-def test_every_fault_scenario_says_what_to_drive_and_what_to_expect():
-    assert len(scenario_files("faults")) >= 25
+def test_every_replayed_scenario_says_what_to_drive_and_what_to_expect():
+    assert len(scenario_files("faults")) >= 25 and len(scenario_files("gateway")) >= 5
     for path in CATALOGUE:
         assert replayable(path), f"{path.name}: no 'stack:' block, so repro cannot choose what to drive"
         assert load(str(path)).expect, f"{path.name}: 'expect:' must state the client-visible symptom"

@@ -24,6 +24,7 @@ DRIVERS: dict[str, str] = {
     "registry": "registry",
     "health": "health",
     "stream": "stream",
+    "realtime": "realtime",
 }
 
 

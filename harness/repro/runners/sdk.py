@@ -2,10 +2,11 @@
 
 ``stack.input``: ``endpoint`` (default: the scenario's ``match.endpoint``, else chat.completions),
 ``stream`` (default: ``match.stream``), ``model``, ``message``, ``max_retries`` (default 2, the
-SDK's), ``timeout_ms`` (scenario time), ``calls`` (how many calls in a row, default 1),
-``partial_images`` (image streams ask for that many, default 2; on ``responses`` it adds the
-``image_generation`` tool), ``helper`` (``responses`` stream: read it through the SDK's
-``responses.stream()`` helper and its ``get_final_response()``).
+SDK's), ``timeout_ms`` (scenario time), ``calls`` (how many calls, default 1), ``concurrency`` (how
+many of them at a time, default 1: one after the other), ``partial_images`` (image streams ask
+for that many, default 2; on ``responses`` it adds the ``image_generation`` tool), ``helper``
+(``responses`` stream: read it through the SDK's ``responses.stream()`` helper and its
+``get_final_response()``).
 
 Facts under ``sdk``: outcome (ok|error), error (the exception as a traceback's last line names
 it), exception, status_code, text, finish_reason, events, event_types, partial_images (partial
@@ -16,7 +17,8 @@ time: from the call to its first text, and from the first text to the last), rat
 ``x-ratelimit-*`` headers of the last response), remaining_requests and remaining_tokens (per
 response), retries (attempts sent with ``x-stainless-retry-count`` > 0, from the mock's journal),
 retry_waits_ms and min_retry_wait_ms (from an attempt's arrival to its retry's, in real
-milliseconds: retry-after headers are obeyed in real time at any time scale).
+milliseconds: retry-after headers are obeyed in real time at any time scale; not measured with
+``concurrency`` > 1).
 With ``calls`` > 1 the per-call facts are the last call's (error, exception and status_code the
 first failure's), and ``outcomes`` (ok or the exception's class, per call), ``first_failed_call``
 (1-based), ``error_rate`` and ``retry_rate`` (retries per call) say how the run went.
@@ -24,8 +26,10 @@ first failure's), and ``outcomes`` (ok or the exception's class, per call), ``fi
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import time
+from collections import Counter
 from typing import Any
 
 import openai
@@ -38,7 +42,7 @@ from . import error_text, journal_entries, retry_facts
 from .client_tap import TapTransport
 
 DEFAULT_MODELS = {"images.generations": "gpt-image-1", "images.edits": "gpt-image-1"}
-MAX_CALL_LINES = 10  # more calls than this: the report names only the failed ones
+MAX_CALL_LINES = 10  # more calls than this: the report names only the failed ones, and counts statuses
 ENDPOINTS = ("models", "chat.completions", "responses", "images.generations", "images.edits")
 
 
@@ -184,9 +188,12 @@ async def run(ctx: RunContext) -> StackRun:
     stream = bool(inp.get("stream", match.get("stream", False)))
     model = inp.get("model") or DEFAULT_MODELS.get(endpoint, "gpt-4o-mini")
     max_retries = int(inp.get("max_retries", 2))
-    calls = int(inp.get("calls", 1))
-    if calls < 1:
-        raise ScenarioFileError(f"{ctx.scenario.path}: stack.input.calls: expected at least 1, got {calls}")
+    calls, concurrency = int(inp.get("calls", 1)), int(inp.get("concurrency", 1))
+    for key, value in (("calls", calls), ("concurrency", concurrency)):
+        if value < 1:
+            raise ScenarioFileError(
+                f"{ctx.scenario.path}: stack.input.{key}: expected at least 1, got {value}"
+            )
     timeout = ctx.real_s(inp["timeout_ms"]) if "timeout_ms" in inp else 30.0
     tap = TapTransport()
     client = openai.AsyncOpenAI(
@@ -196,35 +203,46 @@ async def run(ctx: RunContext) -> StackRun:
         timeout=timeout,
         http_client=openai.DefaultAsyncHttpxClient(transport=tap),
     )
-    facts: dict[str, Any] = {"endpoint": endpoint, "stream": stream}
-    outcomes: list[str] = []
-    lines = [
-        f"openai SDK: {endpoint}{' (stream)' if stream else ''} model={model} max_retries={max_retries}"
-        + (f", {calls} calls" if calls > 1 else "")
-    ]
-    try:
-        for n in range(1, calls + 1):
+    slots = asyncio.Semaphore(concurrency)
+
+    async def one() -> tuple[Observation, Exception | None]:
+        async with slots:
             obs = Observation(ctx)
             try:
                 await _call(client, endpoint, stream, model, inp, obs)
-                outcomes.append("ok")
-                if calls <= MAX_CALL_LINES:
-                    lines.append(f"call {n}: ok: {len(obs.types)} events, text {''.join(obs.text)[:60]!r}")
             except Exception as exc:  # whatever the SDK raised is the observation
-                outcomes.append(type(exc).__name__)
-                if "exception" not in facts:
-                    facts.update(
-                        error=error_text(exc),
-                        exception=type(exc).__name__,
-                        status_code=getattr(exc, "status_code", None),
-                    )
-                lines.append(f"call {n}: raised {error_text(exc)} after {len(obs.types)} events")
-            facts.update(obs.to_facts())
+                return obs, exc
+            return obs, None
+
+    try:
+        results = await asyncio.gather(*(one() for _ in range(calls)))
     finally:
         await client.close()
+    facts: dict[str, Any] = {"endpoint": endpoint, "stream": stream}
+    lines = [
+        f"openai SDK: {endpoint}{' (stream)' if stream else ''} model={model} max_retries={max_retries}"
+        + (f", {calls} calls" if calls > 1 else "")
+        + (f", {concurrency} at a time" if concurrency > 1 else "")
+    ]
+    outcomes = ["ok" if exc is None else type(exc).__name__ for _, exc in results]
+    for n, (obs, exc) in enumerate(results, 1):
+        if exc is None:
+            if calls <= MAX_CALL_LINES:
+                lines.append(f"call {n}: ok: {len(obs.types)} events, text {''.join(obs.text)[:60]!r}")
+            continue
+        if "exception" not in facts:
+            facts.update(
+                error=error_text(exc),
+                exception=type(exc).__name__,
+                status_code=getattr(exc, "status_code", None),
+            )
+        lines.append(f"call {n}: raised {error_text(exc)} after {len(obs.types)} events")
+    facts.update(results[-1][0].to_facts())
     facts["outcome"] = "ok" if all(o == "ok" for o in outcomes) else "error"
     facts.update(tap_facts(tap))
     facts.update(retry_facts(journal_entries(ctx)))
+    if concurrency > 1:  # neighbours in the journal belong to different calls: no wait to measure
+        del facts["retry_waits_ms"], facts["min_retry_wait_ms"]
     if calls > 1:
         lines.append(f"{calls} calls: {outcomes.count('ok')} ok, {calls - outcomes.count('ok')} failed")
         facts.update(
@@ -233,10 +251,13 @@ async def run(ctx: RunContext) -> StackRun:
             error_rate=round(sum(o != "ok" for o in outcomes) / calls, 4),
             retry_rate=round(facts["retries"] / calls, 4),
         )
+    statuses = [str(r.status) for r in tap.responses]
+    if len(statuses) > MAX_CALL_LINES:
+        statuses = [f"{status} x{n}" for status, n in sorted(Counter(statuses).items())]
     lines.append(
         f"client received {len(tap.responses)} responses (statuses "
-        f"{', '.join(str(r.status) for r in tap.responses) or 'none'}), {facts['comments']} comment lines, "
+        f"{', '.join(statuses) or 'none'}), {facts['comments']} comment lines, "
         f"[DONE] {'yes' if facts['done'] else 'no'}; SDK retries {facts['retries']}"
-        + (f", waited {facts['retry_waits_ms']} ms (real time)" if facts["retry_waits_ms"] else "")
+        + (f", waited {facts['retry_waits_ms']} ms (real time)" if facts.get("retry_waits_ms") else "")
     )
     return StackRun({"sdk": facts}, lines)
