@@ -161,10 +161,13 @@ class Delivery:
             if reply.events is None:
                 return await self._deliver_body(request, reply, ctx, headers)
             return await self._deliver_stream(request, reply, ctx, headers, clock)
-        except (asyncio.CancelledError, ConnectionResetError):
+        except asyncio.CancelledError:  # the client went away while we waited (handler cancelled)
             if entry.ended != R.HANG:
                 entry.ended = CLIENT_GONE
             raise
+        except ConnectionResetError:  # the client went away under a write: journalled, not a crash
+            entry.ended = CLIENT_GONE
+            return _closed_response()
 
     async def _deliver_body(
         self, request: web.Request, reply: R.Reply, ctx: RequestContext, headers: dict[str, str]

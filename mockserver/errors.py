@@ -102,13 +102,18 @@ def unknown_param(param: str) -> ApiError:
 
 
 def rate_limited(
-    model: str, kind: str = "requests", limit: int = 0, used: int = 0, retry_s: float = 1.0
+    model: str,
+    kind: str = "requests",
+    limit: int = 0,
+    used: int = 0,
+    retry_s: float = 1.0,
+    requested: int = 1,
 ) -> ApiError:
     unit = "requests per min (RPM)" if kind == "requests" else "tokens per min (TPM)"
     return ApiError(
         429,
         f"Rate limit reached for {model} in organization org-mock on {unit}: "
-        f"Limit {limit}, Used {used}, Requested 1. Please try again in {retry_s:g}s. "
+        f"Limit {limit}, Used {used}, Requested {requested}. Please try again in {retry_s:g}s. "
         "Visit https://platform.openai.com/account/rate-limits to learn more.",
         type=kind if kind in ("requests", "tokens") else "requests",
         code="rate_limit_exceeded",
