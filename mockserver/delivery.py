@@ -26,7 +26,7 @@ from .sse import encode_comment
 CLIENT_GONE = "client_gone"
 
 
-def _abort(request: web.Request, reset: bool) -> None:
+def close_transport(request: web.Request, reset: bool) -> None:
     transport = request.transport
     if transport is None or transport.is_closing():
         return
@@ -66,6 +66,26 @@ def request_clock(request: web.Request, clock: Clock) -> Clock:
             code="invalid_value",
         )
     return Clock(scale)
+
+
+def record_bytes(ctx: RequestContext, n: int) -> float:
+    """Journal ``n`` bytes written now; returns the time (ms after arrival)."""
+    entry = ctx.entry
+    now_ms = (Clock.monotonic() - ctx.t0) * 1000.0
+    if entry.first_byte_ms is None:
+        entry.first_byte_ms = now_ms
+    entry.last_byte_ms = now_ms
+    entry.bytes_sent += n
+    return now_ms
+
+
+def record_event(entry: JournalEntry, now_ms: float, content: bool, type_: str) -> None:
+    """Journal one event (SSE frame or WebSocket message) sent at ``now_ms``."""
+    entry.events_sent += 1
+    entry.emit_ms.append(round(now_ms, 3))
+    entry.event_types.append(type_)
+    if content and entry.first_content_ms is None:
+        entry.first_content_ms = now_ms
 
 
 class Delivery:
@@ -112,9 +132,9 @@ class Delivery:
         type_: str = "",
     ) -> None:
         await resp.write(data)
-        now_ms = self._sent(ctx, len(data))
+        now_ms = record_bytes(ctx, len(data))
         if counted:
-            self._counted(ctx.entry, now_ms, content, type_)
+            record_event(ctx.entry, now_ms, content, type_)
 
     async def _write_events(
         self, resp: web.StreamResponse, batch: list[tuple[bytes, R.StreamEvent]], ctx: RequestContext
@@ -123,27 +143,9 @@ class Delivery:
         of the per-write cost (the largest cost of a zero-delay stream)."""
         data = batch[0][0] if len(batch) == 1 else b"".join(d for d, _ in batch)
         await resp.write(data)
-        now_ms = self._sent(ctx, len(data))
+        now_ms = record_bytes(ctx, len(data))
         for _, ev in batch:
-            self._counted(ctx.entry, now_ms, ev.content, ev.type)
-
-    @staticmethod
-    def _sent(ctx: RequestContext, n: int) -> float:
-        entry = ctx.entry
-        now_ms = (Clock.monotonic() - ctx.t0) * 1000.0
-        if entry.first_byte_ms is None:
-            entry.first_byte_ms = now_ms
-        entry.last_byte_ms = now_ms
-        entry.bytes_sent += n
-        return now_ms
-
-    @staticmethod
-    def _counted(entry: JournalEntry, now_ms: float, content: bool, type_: str) -> None:
-        entry.events_sent += 1
-        entry.emit_ms.append(round(now_ms, 3))
-        entry.event_types.append(type_)
-        if content and entry.first_content_ms is None:
-            entry.first_content_ms = now_ms
+            record_event(ctx.entry, now_ms, ev.content, ev.type)
 
     async def deliver(
         self, request: web.Request, reply: R.Reply, ctx: RequestContext, base_headers: dict[str, str]
@@ -185,7 +187,7 @@ class Delivery:
             entry.ended = reply.ending
             if reply.ending == R.HANG:
                 await asyncio.Event().wait()
-            _abort(request, reset=reply.ending == R.RESET)
+            close_transport(request, reset=reply.ending == R.RESET)
             return _closed_response()
         resp = web.StreamResponse(status=reply.status, headers=headers)
         resp.content_type = reply.content_type
@@ -194,7 +196,7 @@ class Delivery:
             await resp.prepare(request)
             await self._write(resp, data[: max(1, len(data) // 2)], ctx, counted=False)
             entry.ended = R.TRUNCATED
-            _abort(request, reset=False)
+            close_transport(request, reset=False)
             return resp
         resp.content_length = len(data)
         await resp.prepare(request)
@@ -236,7 +238,7 @@ class Delivery:
         entry.ended = ending
         if ending == R.HANG:
             await self._hang(resp, reply, ctx, clock)  # the connection stays open, silent
-        _abort(request, reset=ending == R.RESET)
+        close_transport(request, reset=ending == R.RESET)
         return resp
 
 

@@ -163,7 +163,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def create_app(config: MockConfig | None = None, engine: ScenarioEngine | None = None) -> web.Application:
-    from .api import chat, images, models, responses
+    from .api import chat, images, models, realtime, responses
     from .web_admin import add_admin_routes
 
     config = config or MockConfig()
@@ -178,7 +178,7 @@ def create_app(config: MockConfig | None = None, engine: ScenarioEngine | None =
     app[STATE] = {}
 
     routes: list[tuple[str, str, Handler]] = []
-    for module in (models, chat, responses, images):
+    for module in (models, chat, responses, images, realtime):
         routes.extend(module.ROUTES)
     for method, path, handler in routes:
         app.router.add_route(method, "/v1" + path, handler)

@@ -43,7 +43,7 @@ class FaultContext:
 
 # --- helpers on event lists ------------------------------------------------------------------
 
-CHAT, RESPONSES, NAMED = "chat", "responses", "named"
+CHAT, RESPONSES, NAMED, REALTIME = "chat", "responses", "named", "realtime"
 
 
 def stream_kind(events: list[StreamEvent]) -> str:
@@ -51,8 +51,11 @@ def stream_kind(events: list[StreamEvent]) -> str:
 
     Bare ``data:`` frames (no event names) are chat; named events whose types start with
     ``response.`` are the Responses API; other named events (``image_generation.*``,
-    ``image_edit.*``) carry an ``error`` object.
+    ``image_edit.*``) carry an ``error`` object. Messages whose payloads carry an ``event_id``
+    are Realtime API WebSocket messages.
     """
+    if any(isinstance(e.data, dict) and "event_id" in e.data for e in events):
+        return REALTIME
     named = [e for e in events if e.event]
     if not named:
         return CHAT
@@ -157,6 +160,7 @@ class RateLimitFault(Fault):
             decision.limit,
             decision.limit,
             retry_s=round(wait_ms / 1000.0, 3),
+            requested=1 if decision.kind == "requests" else tokens_of(reply),
         )
         headers = {
             **decision.headers,
@@ -257,6 +261,13 @@ class ErrorEvent(Fault):
                 "message": self.message,
                 "param": None,
                 "sequence_number": seq + 1 if isinstance(seq, int) else len(previous),
+            }
+            return StreamEvent(payload, event="error", type="error", terminal=True)
+        if kind == REALTIME:
+            payload = {
+                "type": "error",
+                "event_id": f"event_error{len(previous):04d}",
+                "error": {**_error_object(self.message, self.type, self.code), "event_id": None},
             }
             return StreamEvent(payload, event="error", type="error", terminal=True)
         return StreamEvent(

@@ -1,0 +1,139 @@
+"""``GET /v1/realtime?model=…``: the Realtime API over WebSocket.
+
+Before the upgrade it checks like the real endpoint (Bearer auth in the middleware, ``model``);
+the connection is one journal entry (endpoint ``realtime``, status 101) and one attempt of its
+scenario. Faults that replace a reply (``http_error``, ``html_error``, ``rate_limit``, ``hang``,
+``reset`` before any byte) act on the upgrade itself; the others apply to the event list of
+each response on the connection, through the same engine as every SSE stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import replace
+
+from aiohttp import web
+
+from .. import errors
+from ..context import RequestContext
+from ..delivery import request_clock
+from ..delivery_ws import WsChannel
+from ..reply import COMPLETE, Reply, StreamEvent
+from ..scenario.engine import Step
+from ..web_app import CLOCK, CTX, DELIVERY, ENGINE, STATE, base_headers, check_model, plan
+from . import realtime_events as E
+from .realtime_session import RealtimeSession
+
+ENDPOINT = "realtime"
+CONNECTION_FAULTS = frozenset({"rate_limit", "http_error", "html_error", "hang"})
+
+
+def connection_key(request: web.Request, ctx: RequestContext) -> str:
+    """A deterministic name for this connection: its session and how many came before it."""
+    counts = request.app[STATE].setdefault("realtime_connections", {})
+    n = counts[ctx.session] = counts.get(ctx.session, 0) + 1
+    return f"{ctx.scenario}/{ctx.session}/{n}"
+
+
+def refusal(step: Step, opening: StreamEvent, model: str, ctx: RequestContext, request: web.Request) -> Reply:
+    """The step's faults applied to the connection's opening: a reply without events (an error
+    status, a reset before any byte) or one that never starts means the upgrade is refused."""
+    probe = Reply(events=[opening], model=model)
+    return request.app[ENGINE].apply(step, probe, ctx) if step.faults else probe
+
+
+def response_step(step: Step) -> Step:
+    """The step as it applies to one response's events: without the connection-level faults."""
+    return replace(step, faults=[f for f in step.faults if f.name not in CONNECTION_FAULTS])
+
+
+async def connect(request: web.Request) -> web.StreamResponse:
+    model = request.query.get("model")
+    if not model:
+        raise errors.missing_param("model")
+    check_model(request, model)
+    clock = request_clock(request, request.app[CLOCK])
+    ctx: RequestContext = request[CTX]
+    channel = WsChannel(request, ctx, clock)
+    if not channel.ws.can_prepare(request).ok:
+        raise errors.ApiError(
+            400,
+            "The Realtime API requires a WebSocket connection (GET with 'Upgrade: websocket').",
+            code="websocket_required",
+        )
+    step = plan(request, ENDPOINT, True, model)
+    session = RealtimeSession(ctx.seed, connection_key(request, ctx), model, request.app[CLOCK].wall())
+    opening = session.created()
+    probe = refusal(step, StreamEvent(opening, type="session.created"), model, ctx, request)
+    if probe.events is None or probe.hangs:
+        return await request.app[DELIVERY].deliver(request, probe, ctx, base_headers(ctx, clock))
+    ctx.entry.faults = [f.name for f in step.faults]
+    await channel.open({**base_headers(ctx, clock), **probe.headers})
+    conversation = Conversation(request, channel, session, response_step(step), model)
+    try:
+        await channel.send([opening])
+        await conversation.run()
+    except ConnectionResetError:
+        pass
+    finally:
+        await conversation.stop()
+        channel.finish()
+    return channel.ws
+
+
+class Conversation:
+    """The read loop of one connection; responses play in a task so client events keep flowing."""
+
+    def __init__(
+        self, request: web.Request, channel: WsChannel, session: RealtimeSession, step: Step, model: str
+    ) -> None:
+        self.request, self.channel, self.session, self.step, self.model = (
+            request,
+            channel,
+            session,
+            step,
+            model,
+        )
+        self.task: asyncio.Task | None = None
+
+    async def run(self) -> None:
+        async for raw in self.channel.messages():
+            outcome = self.session.handle(raw, self.step.response)
+            if outcome.cancel:
+                await self.cancel()
+            if outcome.events:
+                await self.channel.send(outcome.events)
+            if outcome.response is not None:
+                self.task = asyncio.create_task(self.respond(outcome.response))
+            if self.channel.gone:
+                break
+
+    async def respond(self, response: E.ResponsePlan) -> None:
+        events = E.response_events(self.session.ids, response, self.step.response)
+        reply = Reply(events=events, model=self.model)
+        if self.step.faults:
+            reply = self.request.app[ENGINE].apply(self.step, reply, self.request[CTX])
+        try:
+            ending = await self.channel.play(reply)
+        except ConnectionResetError:
+            ending = None
+        finished = ending == COMPLETE and bool(reply.events) and reply.events[-1].type == "response.done"
+        self.session.finished(response, delivered=finished)
+
+    async def cancel(self) -> None:
+        response = self.session.active
+        await self.stop()
+        if response is not None:
+            self.session.finished(response, delivered=False)
+            await self.channel.send([self.session.cancelled_done(response)])
+
+    async def stop(self) -> None:
+        task, self.task = self.task, None
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, ConnectionResetError):
+                await task
+
+
+ROUTES = [("GET", "/realtime", connect)]
