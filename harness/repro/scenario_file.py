@@ -19,7 +19,7 @@ from mockserver.scenario.schema import Scenario, ScenarioError, parse_file
 
 from .expect import unknown_operators
 
-DRIVES = ("sdk", "gateway", "txt2img", "img2img", "registry", "health", "stream")
+DRIVES = ("sdk", "gateway", "txt2img", "img2img", "registry", "health", "stream", "realtime")
 SUFFIXES = (".yaml", ".yml")
 
 
