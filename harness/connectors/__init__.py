@@ -1,4 +1,4 @@
-"""The reference connector stack (seeds 000, 001, 002).
+"""The reference connector stack (seeds 000, 001, 002, 003).
 
 - image connectors with the three-tier fallback: :class:`OpenAITxt2ImgConnector`,
   :class:`OpenAIImg2ImgConnector` (:mod:`.image_connectors`, tiers in :mod:`.image_tiers`);
@@ -6,7 +6,10 @@
 - the connector registry from a service-mapping file: :class:`ConnectorRegistry`;
 - the OpenAI-compatible health check: :func:`check_openai_compatible` (:mod:`.health`);
 - resilient streaming: :class:`ResilientStream`, :class:`StreamPool`,
-  :class:`StreamEventDebugger`, :class:`StreamMetrics`.
+  :class:`StreamEventDebugger`, :class:`StreamMetrics`;
+- the realtime voice client (seed 003): :class:`RealtimeVoiceClient` with
+  :class:`ReconnectPolicy`, its result :class:`RealtimeSessionResult`, and
+  :func:`check_realtime`.
 """
 
 from .backoff import Backoff
@@ -25,6 +28,10 @@ from .image_result import (
     PartialImage,
     TierFailure,
 )
+from .realtime_backoff import ReconnectPolicy
+from .realtime_client import RealtimeGaveUp, RealtimeSessionError, RealtimeVoiceClient
+from .realtime_health import RealtimeHealth, check_realtime
+from .realtime_result import ConnectAttempt, RealtimeSessionResult
 from .registry import ConnectorNotFoundError, ConnectorRegistry, ServiceMappingError
 from .resilient_stream import Reconnect, ResilientStream, StreamGaveUp, StreamIncomplete, StreamRestarted
 from .settings import ConnectorSettings
@@ -39,6 +46,7 @@ __all__ = [
     "STREAM",
     "TIERS",
     "Backoff",
+    "ConnectAttempt",
     "ConnectorNotFoundError",
     "ConnectorRegistry",
     "ConnectorSettings",
@@ -54,7 +62,13 @@ __all__ = [
     "OpenAIImg2ImgConnector",
     "OpenAITxt2ImgConnector",
     "PartialImage",
+    "RealtimeGaveUp",
+    "RealtimeHealth",
+    "RealtimeSessionError",
+    "RealtimeSessionResult",
+    "RealtimeVoiceClient",
     "Reconnect",
+    "ReconnectPolicy",
     "ResilientStream",
     "ServiceMappingError",
     "StepVerdict",
@@ -67,6 +81,7 @@ __all__ = [
     "StreamRestarted",
     "TierFailure",
     "check_openai_compatible",
+    "check_realtime",
     "normalize_image",
     "normalize_image_input",
 ]
