@@ -93,9 +93,10 @@ def serve(args: argparse.Namespace) -> int:
         finally:
             await runner.cleanup()
 
-    from .event_loop import new_event_loop
+    from .runtime import new_event_loop, settle_heap
 
     loop = new_event_loop()
+    settle_heap()
     try:
         loop.run_until_complete(run())
     except KeyboardInterrupt:

@@ -10,7 +10,7 @@ from typing import Any
 from aiohttp import web
 
 from .config import MockConfig
-from .event_loop import new_event_loop
+from .runtime import new_event_loop
 from .web_app import create_app
 
 

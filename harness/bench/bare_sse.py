@@ -14,7 +14,7 @@ import time
 
 from aiohttp import web
 
-from mockserver.event_loop import new_event_loop
+from mockserver.runtime import new_event_loop, settle_heap
 
 TOKENS = 20
 
@@ -69,6 +69,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, required=True)
     args = p.parse_args(argv)
+    settle_heap()  # as the mock's server does
     # the same event loop as the mock's server (uvloop when installed): a like-for-like baseline
     web.run_app(
         create_app(), host=args.host, port=args.port, access_log=None, print=None, loop=new_event_loop()

@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     from harness.gateway.logs import configure_cli_logging
     from harness.gateway.settings import GatewaySettings, SettingsError
     from harness.gateway.web_gateway import create_gateway_app
-    from mockserver.event_loop import new_event_loop
+    from mockserver.runtime import new_event_loop, settle_heap
 
     overrides = {
         name: value
@@ -54,6 +54,11 @@ def run(args: argparse.Namespace) -> int:
         return 2
     configure_cli_logging()
     app = create_gateway_app(settings)
+
+    async def settle(app: web.Application) -> None:  # after the upstream client is built
+        settle_heap()
+
+    app.on_startup.append(settle)
     print(f"gateway on http://{settings.host}:{settings.port} -> {settings.openai_base_url}", flush=True)
     web.run_app(
         app,
