@@ -147,7 +147,7 @@ def _html(rows: Sequence[Row], images: list[tuple[str, str]], machine: dict[str,
     return f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>harness run: {verdict}</title>
 <style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}
-td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left}}.pass td:first-child{{color:#1a7f37}}
+td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left}}td:last-child{{white-space:nowrap}}.pass td:first-child{{color:#1a7f37}}
 .fail td:first-child{{color:#cf222e;font-weight:bold}}</style></head>
 <body><h1>harness run: {verdict}</h1><p>{e(where)}</p>
 <table><tr><th></th><th>section</th><th>check</th><th>expected</th><th>got</th></tr>
