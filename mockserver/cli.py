@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 
 from .config import MockConfig
@@ -106,5 +107,14 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def run() -> int:
+    """The console script: ``main`` with a reader that stops early (``| head``) tolerated."""
+    try:
+        return main()
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return 0
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run())
