@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import os
 import sys
 
 COMMANDS = ("gateway", "token", "repro", "health", "telemetry", "load", "run")
@@ -40,12 +39,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run() -> int:
-    """The console script: ``main`` with a reader that stops early (``| head``) tolerated."""
-    try:
-        return main()
-    except BrokenPipeError:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
-        return 0
+    """The ``harness`` console script."""
+    from mockserver.cli import console
+
+    return console(main)
 
 
 if __name__ == "__main__":

@@ -51,7 +51,7 @@ def run_catalogue(settings: JobSettings, say=print) -> tuple[list[Row], list[dic
             continue
         failed = [c for c in result.checks if not c.ok]
         reproduces = result.scenario.reproduces or result.scenario.description
-        got = "as expected" if result.ok else "; ".join(_check_text(c) for c in failed)[:200]
+        got = "as expected" if result.ok else "; ".join(c.path for c in failed)[:200]
         rows.append(Row("catalogue", path.stem, result.ok, _short(reproduces), got))
         details.append(
             {
@@ -64,10 +64,6 @@ def run_catalogue(settings: JobSettings, say=print) -> tuple[list[Row], list[dic
         )
         say(f"  {'PASS' if result.ok else 'FAIL'}  {path.stem}")
     return rows, details
-
-
-def _check_text(check: Any) -> str:
-    return str(getattr(check, "text", None) or getattr(check, "path", None) or check)
 
 
 def _short(text: str, n: int = 60) -> str:

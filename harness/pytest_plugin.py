@@ -28,7 +28,8 @@ from typing import Any
 import pytest
 
 from mockserver.config import MockConfig
-from mockserver.web_app import ENGINE, JOURNAL
+from mockserver.web_admin import reset_session
+from mockserver.web_app import JOURNAL
 from mockserver.web_runner import MockServer
 
 
@@ -121,8 +122,7 @@ class MockOpenAI:
 
     def reset(self) -> None:
         """Forget this session's journal and attempt counters."""
-        self.server.app[JOURNAL].reset(self.session)
-        self.server.call(self.server.app[ENGINE].reset, self.session)
+        self.server.call(reset_session, self.server.app, self.session)
 
 
 @pytest.fixture(scope="session")

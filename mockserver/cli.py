@@ -7,6 +7,7 @@ import asyncio
 import logging
 import os
 import sys
+from collections.abc import Callable
 
 from .config import MockConfig
 
@@ -107,13 +108,18 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def run() -> int:
-    """The console script: ``main`` with a reader that stops early (``| head``) tolerated."""
+def console(entry: Callable[[], int]) -> int:
+    """Run a console script's ``entry``, tolerating a reader that stops early (``| head``)."""
     try:
-        return main()
+        return entry()
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
         return 0
+
+
+def run() -> int:
+    """The ``mockopenai`` console script."""
+    return console(main)
 
 
 if __name__ == "__main__":

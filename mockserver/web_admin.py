@@ -36,13 +36,19 @@ async def journal(request: web.Request) -> web.Response:
     return web.json_response([e.to_dict() for e in request.app[JOURNAL].entries(session)])
 
 
-async def reset(request: web.Request) -> web.Response:
-    """``POST /_mock/reset[?session=]``: forget journal entries, attempt counters and rate limits."""
+def reset_session(app: web.Application, session: str | None) -> None:
+    """Forget journal entries, attempt counters and rate limits of ``session`` (None: all).
+    Run it on the server's loop (the engine's state belongs to it)."""
     from .web_app import ENGINE, JOURNAL
 
+    app[JOURNAL].reset(session)
+    app[ENGINE].reset(session)
+
+
+async def reset(request: web.Request) -> web.Response:
+    """``POST /_mock/reset[?session=]``: see :func:`reset_session`."""
     session = request.query.get("session")
-    request.app[JOURNAL].reset(session)
-    request.app[ENGINE].reset(session)
+    reset_session(request.app, session)
     return web.json_response({"reset": True, "session": session})
 
 
