@@ -74,6 +74,6 @@ async def test_harness_gateway_serves_chat_with_the_scenario_in_the_upstream_url
     finally:
         proc.terminate()
         output, _ = proc.communicate(timeout=10)
-    assert "chat request received" in output
+    assert "chat completion finished: user=test-user" in output
     assert answer.headers["X-Request-Id"] in output  # the request id is on the log lines
     assert (tmp_path / "t.db").exists()

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import aiohttp
 import httpx2
 import pytest
 
 from harness.gateway.settings import GatewaySettings, SettingsError
-from harness.gateway.upstream import forwarded_headers, http_client_options, make_client
+from harness.gateway.upstream import (
+    client_timeout,
+    connector_options,
+    forwarded_headers,
+    make_client,
+    timeouts,
+)
 
 SECRET = "x" * 32
 LOCAL = {"JWT_SECRET": SECRET, "OPENAI_BASE_URL": "http://127.0.0.1:8000/v1"}
@@ -76,11 +83,14 @@ def test_unknown_override_is_refused():
         GatewaySettings.from_env(LOCAL, heartbeat=5)
 
 
-def test_upstream_pool_keeps_50_connections_alive_and_sdk_retries_are_off():
+def test_upstream_pool_is_keep_alive_with_the_sdks_timeouts_and_sdk_retries_are_off():
     s = GatewaySettings.from_env(LOCAL, connect_timeout_ms=1500, read_timeout_ms=7000)
-    options = http_client_options(s)
-    assert options["limits"].max_keepalive_connections == 50
-    assert options["timeout"] == httpx2.Timeout(connect=1.5, read=7.0, write=1.5, pool=1.5)
+    options = connector_options(s)
+    assert options["limit"] == s.max_connections and options["keepalive_timeout"] == 30.0
+    assert client_timeout(s) == aiohttp.ClientTimeout(
+        total=None, connect=1.5, sock_connect=1.5, sock_read=7.0
+    )
+    assert timeouts(s) == httpx2.Timeout(connect=1.5, read=7.0, write=1.5, pool=1.5)
     client = make_client(s)
     assert client.max_retries == 0
     assert str(client.base_url) == "http://127.0.0.1:8000/v1/"

@@ -109,8 +109,10 @@ async def test_request_id_is_echoed_and_logged_on_every_line(gateway, mock_sessi
     assert answer.headers["X-Request-Id"] == "abc-123"
     mine = [r for r in caplog.records if getattr(r, "request_id", None) == "abc-123"]
     messages = [r.getMessage() for r in mine]
-    assert any(m.startswith("chat request received") for m in messages)
-    assert any(m.startswith("chat completion finished") for m in messages)
+    # one line per request, saying who asked what and how it ended
+    [line] = [m for m in messages if m.startswith("chat ")]
+    assert line.startswith("chat completion finished: user=test-user session=None useMemory=False chars=8")
+    assert "finish_reason=stop retries=0" in line
 
     caplog.clear()
     unsafe = await chat(gateway.url, {"message": ""}, auth(**{"X-Request-Id": "bad id\twith spaces"}))

@@ -16,13 +16,10 @@ import contextlib
 import time
 from collections.abc import Awaitable, Callable
 
-import openai
 from aiohttp import web
 
-from mockserver.errors import error_body
-
 from . import telemetry
-from .auth import AuthError, Principal, authenticate
+from .auth import AuthError, Principal, TokenCache
 from .cors import cors_headers, preflight_headers
 from .failures import INTERNAL_ERROR, Failure
 from .logs import REQUEST_ID, gateway_logger, request_id_for
@@ -31,13 +28,14 @@ from .relay import CallResult, ClientGone, relay
 from .retry_policy import RetryPolicy
 from .settings import GatewaySettings
 from .store import GatewayStore
-from .upstream import UpstreamCall, forwarded_headers, make_client, open_chat_stream
+from .upstream import Upstream, UpstreamCall, forwarded_headers, open_chat_stream
 from .validation import ValidationError, parse_chat_body
 from .web_sse import ChatSink, SSEChannel
 
 SETTINGS = web.AppKey("gateway_settings", GatewaySettings)
 STORE = web.AppKey("gateway_store", GatewayStore)
-UPSTREAM = web.AppKey("gateway_upstream", openai.AsyncOpenAI)
+UPSTREAM = web.AppKey("gateway_upstream", Upstream)
+TOKENS = web.AppKey("gateway_tokens", TokenCache)
 POLICY = web.AppKey("gateway_retry_policy", RetryPolicy)
 
 RESPONSE_HEADERS = web.RequestKey("gateway_response_headers", dict)  # X-Request-Id and CORS headers
@@ -53,7 +51,8 @@ def json_error(
     code: str | None = None,
     headers: dict[str, str] | None = None,
 ) -> web.Response:
-    return web.json_response(error_body(message, type_, param, code), status=status, headers=headers)
+    body = {"error": {"message": message, "type": type_, "param": param, "code": code}}
+    return web.json_response(body, status=status, headers=headers)
 
 
 @web.middleware
@@ -111,10 +110,7 @@ def preflight(request_id: str, origin: str | None, allowed: tuple[str, ...]) -> 
 
 def principal_of(request: web.Request) -> Principal:
     """The authenticated user, or :class:`AuthError` (answered 401 by the middleware)."""
-    settings = request.app[SETTINGS]
-    return authenticate(
-        request.headers.get("Authorization"), settings.jwt_secret or "", settings.jwt_audience
-    )
+    return request.app[TOKENS].authenticate(request.headers.get("Authorization"))
 
 
 def unauthorized(exc: AuthError) -> web.Response:
@@ -146,14 +142,6 @@ async def chat(request: web.Request) -> web.StreamResponse:
     principal = principal_of(request)
     body = parse_chat_body(await request.read(), settings.max_message_chars)
     request_id = REQUEST_ID.get()
-    log.info(
-        "chat request received: user=%s session=%s useMemory=%s chars=%d",
-        principal.sub,
-        body.session_id,
-        body.use_memory,
-        len(body.message),
-    )
-
     t0 = time.perf_counter()
     channel = SSEChannel(request, request[RESPONSE_HEADERS], settings.heartbeat_ms / 1000)
     sink = ChatSink(channel, settings.model)
@@ -175,9 +163,9 @@ async def chat(request: web.Request) -> web.StreamResponse:
             messages=build_messages(memory.turns, body.message),
             headers=forwarded_headers(request.headers, settings),
         )
-        client = app[UPSTREAM]
+        upstream = app[UPSTREAM]
         await relay(
-            lambda retries: open_chat_stream(client, call, retries),
+            lambda retries: open_chat_stream(upstream, call, retries),
             sink,
             app[POLICY],
             settings.first_token_timeout_ms / 1000,
@@ -205,8 +193,14 @@ async def chat(request: web.Request) -> web.StreamResponse:
             app[STORE].add_turns(
                 principal.sub, body.session_id, [("user", body.message), ("assistant", result.text)]
             )
+    # one line per request (a second one cost as much CPU as verifying the token)
     log.info(
-        "chat completion finished: finish_reason=%s retries=%d ttft_ms=%s total_ms=%.0f",
+        "chat completion finished: user=%s session=%s useMemory=%s chars=%d finish_reason=%s "
+        "retries=%d ttft_ms=%s total_ms=%.0f",
+        principal.sub,
+        body.session_id,
+        body.use_memory,
+        len(body.message),
         result.finish_reason,
         result.provider_retry_count,
         None if result.ttft_ms is None else round(result.ttft_ms),
@@ -261,7 +255,7 @@ def create_gateway_app(
     settings: GatewaySettings,
     *,
     store: GatewayStore | None = None,
-    upstream: openai.AsyncOpenAI | None = None,
+    upstream: Upstream | None = None,
 ) -> web.Application:
     """The gateway app. ``store`` and ``upstream`` default to ones built from ``settings``; the
     app owns (and closes) the ones it builds."""
@@ -270,12 +264,12 @@ def create_gateway_app(
     app[SETTINGS] = settings
     app[POLICY] = RetryPolicy.from_settings(settings)
     app[STORE] = store or GatewayStore(settings.telemetry_db)
+    app[TOKENS] = TokenCache(settings.jwt_secret or "", settings.jwt_audience)
 
     async def lifecycle(app: web.Application):
-        app[UPSTREAM] = upstream or make_client(settings)
-        # the SDK imports and builds its chat resource on first use (tens of ms): pay that at
-        # start-up, not in the first user's time to first token
-        app[UPSTREAM].chat.completions.with_streaming_response  # noqa: B018
+        # the request template comes from one in-memory SDK call: paid at start-up, not in the
+        # first user's time to first token
+        app[UPSTREAM] = upstream or await Upstream.start(settings)
         yield
         if upstream is None:
             await app[UPSTREAM].close()
