@@ -7,6 +7,7 @@ the same way as a wrong signature. ``exp`` and ``sub`` are required.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,3 +74,42 @@ def verify_token(token: str, secret: str, audience: str | None = None) -> Princi
 
 def authenticate(authorization: str | None, secret: str, audience: str | None = None) -> Principal:
     return verify_token(bearer_token(authorization), secret, audience)
+
+
+class TokenCache:
+    """Verified tokens, kept while their ``exp`` holds: a client streams many turns with one token,
+    and an HS256 check (PyJWT's decode and claim checks) was ~0.5 ms of every request's CPU.
+
+    Only a token that passed :func:`verify_token` with this secret and audience is kept, keyed
+    by its exact text, so a cached answer is the answer a fresh check would give until ``exp``
+    (then the token is checked again, and refused as expired). At most ``size`` tokens are kept;
+    the oldest go first.
+    """
+
+    def __init__(
+        self,
+        secret: str,
+        audience: str | None = None,
+        size: int = 4096,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.secret = secret
+        self.audience = audience
+        self.size = size
+        self.clock = clock
+        self._valid: dict[str, tuple[float, Principal]] = {}
+
+    def authenticate(self, authorization: str | None) -> Principal:
+        token = bearer_token(authorization)
+        hit = self._valid.get(token)
+        if hit is not None:
+            if self.clock() < hit[0]:
+                return hit[1]
+            del self._valid[token]
+        principal = verify_token(token, self.secret, self.audience)
+        exp = principal.claims.get("exp")
+        if isinstance(exp, int | float) and not isinstance(exp, bool):
+            if len(self._valid) >= self.size:
+                del self._valid[next(iter(self._valid))]
+            self._valid[token] = (float(exp), principal)
+        return principal
