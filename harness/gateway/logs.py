@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import os
 import re
-import uuid
 
 REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("gateway_request_id", default="-")
 LOGGER_NAME = "harness.gateway"
@@ -22,7 +22,7 @@ def request_id_for(incoming: str | None) -> str:
     """The client's X-Request-Id when it is a sane token, else a fresh one."""
     if incoming and _CLIENT_ID_RE.match(incoming):
         return incoming
-    return "req_" + uuid.uuid4().hex
+    return "req_" + os.urandom(16).hex()  # as random as uuid4().hex, without building a UUID
 
 
 class RequestIdFilter(logging.Filter):
