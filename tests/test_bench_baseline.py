@@ -9,9 +9,10 @@ import openai
 import pytest
 from openai.types.chat import ChatCompletionChunk
 
-from harness.bench import bare_sse
+from harness.bench import bare_relay, bare_sse
 from harness.bench.stream_client import count_stream, measure_stream, new_session
-from harness.bench.suites import mock_chat
+from harness.bench.suites import gateway_chat, mock_chat
+from harness.load.sse_reader import SSEReader
 from mockserver.config import MockConfig
 from mockserver.web_runner import MockServer
 
@@ -61,3 +62,21 @@ async def test_bench_client_reports_an_unknown_scenario_as_an_http_failure(mock_
     async with new_session() as session:
         outcome = await measure_stream(session, mock_chat(mock_server.url, "no-such-scenario"))
     assert not outcome.ok and outcome.failure == "http_error: HTTP 400" and outcome.status == 400
+
+
+@pytest.fixture(scope="module")
+def relay_server(mock_server):
+    with MockServer(MockConfig(port=0), app=bare_relay.create_app(mock_server.base_url)) as server:
+        yield server
+
+
+async def test_the_bare_relay_streams_what_the_gateway_streams(relay_server):
+    """The relay's events are the gateway's (token, usage, done), so one client measures both."""
+    async with new_session() as session:
+        outcome = await measure_stream(session, gateway_chat(relay_server.url, "unused", None))
+        async with session.post(f"{relay_server.url}/api/v1/chat", json={"message": "hi"}) as resp:
+            frames = SSEReader().feed(await resp.read())
+    assert outcome.ok and outcome.tokens == 20 and outcome.finish_reason == "stop"
+    usage = [json.loads(f.data) for f in frames if f.event == "usage"]
+    assert len(usage) == 1 and usage[0]["tokens_out"] == 20
+    assert [f.event for f in frames][-1] == "done"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import resource
 import secrets
 import sys
@@ -22,7 +23,7 @@ from harness.load.services import HOST, Service, ServiceError, Stack, python_mod
 from mockserver.runtime import settle_heap
 from mockserver.web_runner import free_port
 
-from . import suites
+from . import extras, suites
 from .report import machine_info, render_markdown, summary_lines
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,32 +32,57 @@ SCENARIO_TTFT_MS = 150.0
 HELD_SCENARIO = "bench-held-streams"
 HELD_SCENARIO_TTFT_MS = 4000.0
 BENCHMARKS = ("overhead", "throughput", "fidelity", "held")
+LITELLM_START_S = 120.0  # a first start compiles its modules: tens of seconds on a busy machine
 FILES_PER_HELD_STREAM = 3  # the client's socket, the gateway's two (client side, upstream side)
+
+
+EXTRAS = ("litellm", "aimock", "workers")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m harness.bench", description=__doc__.splitlines()[0])
     p.add_argument("--out", default=str(ROOT / "BENCHMARKS.md"), help="where to write the report")
     p.add_argument("--only", action="append", choices=BENCHMARKS, help="run only these (repeatable)")
-    p.add_argument("--quick", action="store_true", help="a few streams of each kind (a smoke run)")
+    p.add_argument(
+        "--quick", action="store_true", help="a few streams of each kind, LiteLLM left out (a smoke run)"
+    )
+    p.add_argument(
+        "--without",
+        action="append",
+        default=[],
+        choices=EXTRAS,
+        help="leave out this comparison (repeatable)",
+    )
     p.add_argument("--scenarios", default=str(ROOT / "scenarios"), help="scenario folder for the mock")
     return p.parse_args(argv)
 
 
-async def measure(
-    which: tuple[str, ...], stack: Stack, bare_url: str, token: str, cfg: suites.BenchConfig
+def skipped_extras(args: argparse.Namespace) -> dict[str, str]:
+    """The comparisons left out by the command line, each with the reason printed for it."""
+    out = {name: "left out with --without" for name in args.without}
+    if args.quick:
+        out.setdefault("litellm", "left out of --quick (its start-up alone takes seconds)")
+    return out
+
+
+def pid(service: Service | None) -> int | None:
+    return None if service is None or service.proc is None else service.proc.pid
+
+
+async def measure_overhead(
+    stack: Stack, relay_url: str, relay_pid: int | None, token: str, litellm: Any, cfg: suites.BenchConfig
 ) -> dict[str, Any]:
-    results: dict[str, Any] = {}
-    if "overhead" in which:
-        assert stack.gateway_url is not None
-        results["overhead"] = await suites.gateway_overhead(
-            stack.mock_url, stack.gateway_url, token, SCENARIO, SCENARIO_TTFT_MS, cfg
-        )
-    if "throughput" in which:
-        results["throughput"] = await suites.mock_throughput(stack.mock_url, bare_url, cfg)
-    if "fidelity" in which:
-        results["fidelity"] = await suites.timing_fidelity(stack.mock_url, SCENARIO, SCENARIO_TTFT_MS, cfg)
-    return results
+    assert stack.gateway_url is not None
+    mock, gateway = stack.services[0], stack.services[1]
+    sides = [
+        suites.Side("direct", suites.mock_chat(stack.mock_url, SCENARIO), pid(mock)),
+        suites.Side("gateway", suites.gateway_chat(stack.gateway_url, token, SCENARIO), pid(gateway)),
+        suites.Side("relay", suites.gateway_chat(relay_url, token, SCENARIO), relay_pid),
+    ]
+    if litellm is not None:
+        req = suites.litellm_chat(litellm.url, litellm.master_key)
+        sides.append(suites.Side("litellm", req, pid(litellm.service), cfg.litellm_per_worker))
+    return await suites.gateway_overhead(pid(mock), sides, SCENARIO, SCENARIO_TTFT_MS, cfg)
 
 
 def ensure_open_files(needed: int) -> int:
@@ -70,24 +96,115 @@ def ensure_open_files(needed: int) -> int:
 
 
 def run_steady(
-    which: tuple[str, ...], args: argparse.Namespace, secret: str, tmp: str, cfg: suites.BenchConfig
+    which: tuple[str, ...],
+    args: argparse.Namespace,
+    secret: str,
+    tmp: str,
+    cfg: suites.BenchConfig,
+    skip: dict[str, str],
 ) -> dict[str, Any]:
-    """Overhead, throughput, fidelity: the mock (+ gateway) under the steady scenario, and the baseline."""
+    """Overhead, throughput, fidelity: the mock (+ gateway, relay, LiteLLM) under the steady
+    scenario, and the baselines; a comparison that cannot run says why in ``skip``."""
     from harness.gateway.auth import mint_token
 
-    bare_port = free_port(HOST)
+    results: dict[str, Any] = {}
+    overhead = "overhead" in which
+    stack = Stack([args.scenarios], SCENARIO, gateway=overhead, jwt_secret=secret, log_dir=tmp)
+    upstream = f"{stack.mock_url}/s/{SCENARIO}/v1"
+    bare_port, relay_port = free_port(HOST), free_port(HOST)
     bare = Service(
         "bare-sse",
         python_module("harness.bench.bare_sse", "--port", str(bare_port)),
         f"http://{HOST}:{bare_port}/health",
         log_dir=tmp,
     )
-    stack = Stack([args.scenarios], SCENARIO, gateway="overhead" in which, jwt_secret=secret, log_dir=tmp)
-    with stack, bare:
+    relay = Service(
+        "bare-relay",
+        python_module("harness.bench.bare_relay", "--port", str(relay_port), "--upstream", upstream),
+        f"http://{HOST}:{relay_port}/health",
+        log_dir=tmp,
+    )
+    litellm = None
+    if overhead and "litellm" not in skip:
+        found = extras.find_litellm()
+        if found.path is not None:
+            litellm = extras.litellm_service(found.path, upstream, tmp)
+            litellm.service.spawn()  # its start-up (seconds) overlaps the others'
+        else:
+            skip["litellm"] = found.reason
+    with contextlib.ExitStack() as running:
+        if litellm is not None:
+            running.callback(litellm.service.stop)
+        running.enter_context(stack)
+        running.enter_context(bare)
+        if overhead:
+            running.enter_context(relay)
+        if litellm is not None:
+            try:
+                litellm.service.wait_ready(LITELLM_START_S)
+            except ServiceError as exc:
+                skip["litellm"] = f"LiteLLM proxy did not start: {exc}"
+                litellm = None
         settle_heap()  # the measuring client too: a full collection mid-run would read as latency
-        return asyncio.run(
-            measure(which, stack, f"http://{HOST}:{bare_port}", mint_token(secret, sub="bench"), cfg)
-        )
+        token = mint_token(secret, sub="bench")
+        if overhead:
+            results["overhead"] = asyncio.run(
+                measure_overhead(stack, f"http://{HOST}:{relay_port}", pid(relay), token, litellm, cfg)
+            )
+        if litellm is not None:
+            litellm.service.stop()  # idle or not, it is no part of what follows
+        if "throughput" in which:
+            bare_url = f"http://{HOST}:{bare_port}"
+            results["throughput"] = run_throughput(stack, bare, bare_url, args, tmp, cfg, skip)
+        if "fidelity" in which:
+            results["fidelity"] = asyncio.run(
+                suites.timing_fidelity(stack.mock_url, SCENARIO, SCENARIO_TTFT_MS, cfg)
+            )
+    return results
+
+
+def run_throughput(
+    stack: Stack,
+    bare: Service,
+    bare_url: str,
+    args: argparse.Namespace,
+    tmp: str,
+    cfg: suites.BenchConfig,
+    skip: dict[str, str],
+) -> dict[str, Any]:
+    """The mock against the bare handler, and against aimock and itself with two workers when
+    those can run; each extra server runs for this benchmark only."""
+    sides = [
+        suites.Side("mock", suites.mock_chat(stack.mock_url, None), pid(stack.services[0])),
+        suites.Side("bare", suites.mock_chat(bare_url, None), pid(bare)),
+    ]
+    candidates: list[tuple[str, str, Service, str]] = []
+    if "aimock" not in skip:
+        found = extras.find_aimock()
+        if found.path is not None:
+            candidates.append(("aimock", "aimock", *extras.aimock_service(found.path, tmp)))
+        else:
+            skip["aimock"] = found.reason
+    if "workers" not in skip:
+        found = extras.workers_supported(extras.mock_serve_help())
+        if found.ok:
+            service, url = extras.mock_workers_service(args.scenarios, 2, tmp)
+            candidates.append(("workers", "mock-workers-2", service, url))
+        else:
+            skip["workers"] = found.reason
+    started: list[Service] = []
+    try:
+        for extra, side, service, url in candidates:
+            try:
+                started.append(service.start())
+            except ServiceError as exc:
+                skip[extra] = f"{service.name} did not start: {exc}"
+                continue
+            sides.append(suites.Side(side, suites.mock_chat(url, None), pid(service)))
+        return asyncio.run(suites.mock_throughput(sides, cfg))
+    finally:
+        for service in reversed(started):
+            service.stop()
 
 
 def run_held(args: argparse.Namespace, secret: str, tmp: str, cfg: suites.BenchConfig) -> dict[str, Any]:
@@ -130,11 +247,11 @@ def main(argv: list[str] | None = None) -> int:
     machine = machine_info()
     steady = tuple(b for b in which if b != "held")
     t0 = time.perf_counter()
-    results: dict[str, Any] = {}
+    results: dict[str, Any] = {"skipped": skipped_extras(args)}
     with tempfile.TemporaryDirectory(prefix="harness-bench-") as tmp:
         try:
             if steady:
-                results.update(run_steady(steady, args, secret, tmp, cfg))
+                results.update(run_steady(steady, args, secret, tmp, cfg, results["skipped"]))
             if "held" in which:
                 results["held"] = run_held(args, secret, tmp, cfg)
         except ServiceError as exc:

@@ -14,9 +14,19 @@ from .held_streams import ON_TIME_FACTOR
 # DESIGN.md section 8
 OVERHEAD_P50_MS = 2.0
 OVERHEAD_P99_MS = 10.0
+GATEWAY_CPU_VS_RELAY = 1.5  # the gateway's CPU per stream, at most this many times the bare relay's
+LITELLM_FACTOR = 5.0  # at least this many times less CPU per stream, and this much lower p99 overhead
 THROUGHPUT_RATIO = 0.8  # within 20 % of the bare handler
+MOCK_CPU_MS = 0.5  # the mock's CPU per zero-delay chat stream
+WORKERS_RATIO = 1.5  # streams/s with --workers 2 over --workers 1 ("scales with cores", on 2 cores)
 FIDELITY_P99_MS = 2.0
 HELD_STREAMS = 500  # concurrent SSE streams held by the gateway, none dropped, heartbeats on time
+
+EXTRA_TITLES = {
+    "litellm": "LiteLLM proxy side by side",
+    "aimock": "aimock side by side",
+    "workers": "mockopenai serve --workers 2 vs --workers 1",
+}
 
 
 def machine_info() -> dict[str, Any]:
@@ -30,18 +40,65 @@ def machine_info() -> dict[str, Any]:
     }
 
 
+def _path(results: dict[str, Any], name: str) -> dict[str, Any] | None:
+    o = results.get("overhead")
+    return (o.get("paths") or {}).get(name) if o else None
+
+
+def _server(results: dict[str, Any], name: str) -> dict[str, Any] | None:
+    t = results.get("throughput")
+    return (t.get("servers") or {}).get(name) if t else None
+
+
+def ratio(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None or b <= 0 else round(a / b, 2)
+
+
+def derived(results: dict[str, Any]) -> dict[str, float | None]:
+    """The ratios the targets are about, from the measured figures."""
+    g, r, lt = _path(results, "gateway"), _path(results, "relay"), _path(results, "litellm")
+    mock, w2, am = _server(results, "mock"), _server(results, "mock-workers-2"), _server(results, "aimock")
+
+    def get(d: dict[str, Any] | None, key: str) -> float | None:
+        return None if d is None else d.get(key)
+
+    return {
+        "gateway_cpu_vs_relay": ratio(get(g, "cpu_ms_per_stream"), get(r, "cpu_ms_per_stream")),
+        "litellm_cpu_vs_gateway": ratio(get(lt, "cpu_ms_per_stream"), get(g, "cpu_ms_per_stream")),
+        # a gateway overhead at or below zero is below what the run can resolve: count it as 0.01 ms
+        "litellm_p99_vs_gateway": None
+        if get(lt, "overhead_ttft_p99") is None or get(g, "overhead_ttft_p99") is None
+        else ratio(get(lt, "overhead_ttft_p99"), max(get(g, "overhead_ttft_p99") or 0.0, 0.01)),
+        "workers_streams_ratio": ratio(get(w2, "streams_per_s"), get(mock, "streams_per_s")),
+        "aimock_streams_vs_mock": ratio(get(am, "streams_per_s"), get(mock, "streams_per_s")),
+        "aimock_cpu_vs_mock": ratio(get(am, "cpu_ms_per_stream"), get(mock, "cpu_ms_per_stream")),
+    }
+
+
 def verdicts(results: dict[str, Any]) -> dict[str, bool | None]:
     """Target met (True), missed (False), or not measured (None), per figure."""
 
     def below(value: float | None, limit: float) -> bool | None:
         return None if value is None else value < limit
 
-    o, t, f = results.get("overhead"), results.get("throughput"), results.get("fidelity")
-    h = results.get("held")
+    def at_most(value: float | None, limit: float) -> bool | None:
+        return None if value is None else value <= limit
+
+    def at_least(value: float | None, limit: float) -> bool | None:
+        return None if value is None else value >= limit
+
+    t, f, h = results.get("throughput"), results.get("fidelity"), results.get("held")
+    g, mock = _path(results, "gateway") or {}, _server(results, "mock") or {}
+    d = derived(results)
     return {
-        "overhead_p50": below(o["overhead_ttft_p50"], OVERHEAD_P50_MS) if o else None,
-        "overhead_p99": below(o["overhead_ttft_p99"], OVERHEAD_P99_MS) if o else None,
-        "throughput": None if not t or t["ratio_streams"] is None else t["ratio_streams"] >= THROUGHPUT_RATIO,
+        "overhead_p50": below(g.get("overhead_ttft_p50"), OVERHEAD_P50_MS),
+        "overhead_p99": below(g.get("overhead_ttft_p99"), OVERHEAD_P99_MS),
+        "gateway_cpu": at_most(d["gateway_cpu_vs_relay"], GATEWAY_CPU_VS_RELAY),
+        "litellm_cpu": at_least(d["litellm_cpu_vs_gateway"], LITELLM_FACTOR),
+        "litellm_p99": at_least(d["litellm_p99_vs_gateway"], LITELLM_FACTOR),
+        "throughput": at_least(t.get("ratio_streams") if t else None, THROUGHPUT_RATIO),
+        "mock_cpu": at_most(mock.get("cpu_ms_per_stream"), MOCK_CPU_MS),
+        "workers": at_least(d["workers_streams_ratio"], WORKERS_RATIO),
         "fidelity_p99": below(f["abs_error_p99"], FIDELITY_P99_MS) if f else None,
         "fidelity_server_p99": below(f.get("server_abs_error_p99"), FIDELITY_P99_MS) if f else None,
         "held_count": h["peak_open"] >= HELD_STREAMS if h else None,
@@ -64,21 +121,63 @@ def _ms(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.2f} ms"
 
 
+def _x(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f} x"
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.0f} %"
+
+
 def summary_lines(results: dict[str, Any]) -> list[str]:
-    """The three ratios, one line each (what ``make bench`` prints)."""
-    v = verdicts(results)
+    """One line per figure against its target, and one per comparison skipped (what ``make
+    bench`` prints)."""
+    v, d = verdicts(results), derived(results)
     lines = []
-    if o := results.get("overhead"):
+    g, r, lt = _path(results, "gateway"), _path(results, "relay"), _path(results, "litellm")
+    if (o := results.get("overhead")) and g:
+        relay = (
+            f"; bare relay p50 {_ms(r['overhead_ttft_p50'])}, p99 {_ms(r['overhead_ttft_p99'])}" if r else ""
+        )
         lines.append(
-            f"gateway overhead on TTFT at {o['concurrency']} streams: p50 {_ms(o['overhead_ttft_p50'])}, "
-            f"p99 {_ms(o['overhead_ttft_p99'])} (target < {OVERHEAD_P50_MS:g} / < {OVERHEAD_P99_MS:g} ms: "
-            f"{_v(v['overhead_p50'])} / {_v(v['overhead_p99'])})"
+            f"gateway overhead on TTFT at {o['concurrency']} streams: p50 {_ms(g['overhead_ttft_p50'])}, "
+            f"p99 {_ms(g['overhead_ttft_p99'])} (target < {OVERHEAD_P50_MS:g} / < {OVERHEAD_P99_MS:g} ms: "
+            f"{_v(v['overhead_p50'])} / {_v(v['overhead_p99'])}){relay}"
+        )
+    if g and r:
+        lines.append(
+            f"gateway CPU per stream: {_ms(g['cpu_ms_per_stream'])} vs bare aiohttp relay "
+            f"{_ms(r['cpu_ms_per_stream'])}: {_x(d['gateway_cpu_vs_relay'])} (target <= "
+            f"{GATEWAY_CPU_VS_RELAY:g} x: {_v(v['gateway_cpu'])})"
+        )
+    if g and lt:
+        lines.append(
+            f"LiteLLM proxy vs gateway: CPU per stream {_ms(lt['cpu_ms_per_stream'])} vs "
+            f"{_ms(g['cpu_ms_per_stream'])} ({_x(d['litellm_cpu_vs_gateway'])}), TTFT p99 overhead "
+            f"{_ms(lt['overhead_ttft_p99'])} vs {_ms(g['overhead_ttft_p99'])} "
+            f"({_x(d['litellm_p99_vs_gateway'])}) (target >= {LITELLM_FACTOR:g} x each: "
+            f"{_v(v['litellm_cpu'])} / {_v(v['litellm_p99'])})"
         )
     if t := results.get("throughput"):
+        mock = _server(results, "mock") or {}
         lines.append(
             f"mock throughput vs bare aiohttp SSE: {t['ratio_streams']} x streams/s, {t['ratio_chunks']} x "
-            f"chunks/s (target >= {THROUGHPUT_RATIO:g}: {_v(v['throughput'])})"
+            f"chunks/s (target >= {THROUGHPUT_RATIO:g}: {_v(v['throughput'])}); mock CPU per zero-delay "
+            f"stream {_ms(mock.get('cpu_ms_per_stream'))} (target <= {MOCK_CPU_MS:g} ms: {_v(v['mock_cpu'])})"
         )
+        if am := _server(results, "aimock"):
+            lines.append(
+                f"aimock: {am['streams_per_s']} streams/s, CPU per stream {_ms(am['cpu_ms_per_stream'])}; "
+                f"the mock {mock.get('streams_per_s')} streams/s, {_ms(mock.get('cpu_ms_per_stream'))} "
+                f"(aimock / mock: {_x(d['aimock_streams_vs_mock'])} streams/s, "
+                f"{_x(d['aimock_cpu_vs_mock'])} CPU per stream)"
+            )
+        if w2 := _server(results, "mock-workers-2"):
+            lines.append(
+                f"mock --workers 2 vs --workers 1: {w2['streams_per_s']} vs {mock.get('streams_per_s')} "
+                f"streams/s, {_x(d['workers_streams_ratio'])} (target >= {WORKERS_RATIO:g} x: "
+                f"{_v(v['workers'])})"
+            )
     if f := results.get("fidelity"):
         lines.append(
             f"timing fidelity at {f['concurrency']} streams: TTFT error p50 {_ms(f['error_p50'])}, "
@@ -94,39 +193,78 @@ def summary_lines(results: dict[str, Any]) -> list[str]:
             f"(target >= {HELD_STREAMS}, none dropped, on time: {_v(v['held_count'])} / "
             f"{_v(v['held_none_dropped'])} / {_v(v['held_heartbeats'])})"
         )
+    for name, reason in (results.get("skipped") or {}).items():
+        lines.append(f"{EXTRA_TITLES.get(name, name)}: skipped: {reason}")
     return lines
 
 
 def render_markdown(results: dict[str, Any], machine: dict[str, Any], elapsed_s: float) -> str:
-    v = verdicts(results)
+    v, d = verdicts(results), derived(results)
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     out = [
         "# Benchmarks",
         "",
         f"Written by `make bench` (`python -m harness.bench`) on {when}, in one run of {elapsed_s:.0f} s. "
-        "The first three figures each compare two sides measured in the same run, rounds alternating; "
+        "Every comparison is measured side by side in the same run, rounds alternating the sides; "
         "the held-streams figure stands against its target alone. Clients are on aiohttp over real "
-        "loopback sockets; the servers run in their own processes. Other work on the machine shows in "
-        "every figure: the load average says how busy it was.",
+        "loopback sockets; the servers run in their own processes. CPU per stream is a server "
+        "process's CPU time (user + system, from `/proc/PID/stat`) over a closed-loop round, divided "
+        "by the streams it completed: steadier than wall time on a shared machine. Other work on the "
+        "machine shows in every figure: the load average says how busy it was.",
         "",
-        "Machine: " + ", ".join(f"{k} {v_}" for k, v_ in machine.items()) + ".",
+        "Machine: "
+        + ", ".join(f"{k} {v_}" for k, v_ in machine.items())
+        + f", load average (1 min) at the end {os.getloadavg()[0]:.2f}.",
         "",
         "| what | measured | target (DESIGN.md section 8) | verdict |",
         "|---|---|---|---|",
     ]
     o, t, f = results.get("overhead"), results.get("throughput"), results.get("fidelity")
-    h = results.get("held")
-    if o:
+    h, skipped = results.get("held"), results.get("skipped") or {}
+    g, r, lt = _path(results, "gateway"), _path(results, "relay"), _path(results, "litellm")
+    mock, w2 = _server(results, "mock") or {}, _server(results, "mock-workers-2")
+    if o and g:
         out.append(
             f"| gateway overhead on TTFT, {o['concurrency']} concurrent streams | p50 "
-            f"{_ms(o['overhead_ttft_p50'])}, p99 {_ms(o['overhead_ttft_p99'])} | p50 < {OVERHEAD_P50_MS:g} ms, "
+            f"{_ms(g['overhead_ttft_p50'])}, p99 {_ms(g['overhead_ttft_p99'])} | p50 < {OVERHEAD_P50_MS:g} ms, "
             f"p99 < {OVERHEAD_P99_MS:g} ms | {_v(v['overhead_p50'])} / {_v(v['overhead_p99'])} |"
+        )
+    if g and r:
+        out.append(
+            f"| gateway CPU per stream / bare aiohttp relay, same run | {_ms(g['cpu_ms_per_stream'])} / "
+            f"{_ms(r['cpu_ms_per_stream'])} = {_x(d['gateway_cpu_vs_relay'])} | <= {GATEWAY_CPU_VS_RELAY:g} x | "
+            f"{_v(v['gateway_cpu'])} |"
+        )
+    if g and lt:
+        out.append(
+            f"| LiteLLM proxy (1 worker) / gateway: CPU per stream, TTFT p99 overhead | "
+            f"{_x(d['litellm_cpu_vs_gateway'])}, {_x(d['litellm_p99_vs_gateway'])} | >= {LITELLM_FACTOR:g} x, "
+            f">= {LITELLM_FACTOR:g} x | {_v(v['litellm_cpu'])} / {_v(v['litellm_p99'])} |"
+        )
+    elif "litellm" in skipped:
+        out.append(
+            f"| LiteLLM proxy (1 worker) / gateway: CPU per stream, TTFT p99 overhead | skipped: "
+            f"{skipped['litellm']} | >= {LITELLM_FACTOR:g} x, >= {LITELLM_FACTOR:g} x | not measured |"
         )
     if t:
         out.append(
             f"| mock throughput / bare aiohttp SSE handler, zero-delay chat streams | {t['ratio_streams']} x "
             f"streams/s, {t['ratio_chunks']} x chunks/s | >= {THROUGHPUT_RATIO:g} x | {_v(v['throughput'])} |"
         )
+        out.append(
+            f"| mock CPU per zero-delay chat stream | {_ms(mock.get('cpu_ms_per_stream'))} | <= "
+            f"{MOCK_CPU_MS:g} ms | {_v(v['mock_cpu'])} |"
+        )
+        if w2:
+            out.append(
+                f"| mock streams/s, `--workers 2` / `--workers 1` | {_x(d['workers_streams_ratio'])} | >= "
+                f"{WORKERS_RATIO:g} x | {_v(v['workers'])} |"
+            )
+        elif "workers" in skipped:
+            out.append(
+                f"| mock streams/s, `--workers 2` / `--workers 1` | skipped: {skipped['workers']} | >= "
+                f"{WORKERS_RATIO:g} x | not measured |"
+            )
     if f:
         out.append(
             f"| timing fidelity: client TTFT - scenario TTFT, {f['concurrency']} concurrent streams | p50 "
@@ -146,42 +284,13 @@ def render_markdown(results: dict[str, Any], machine: dict[str, Any], elapsed_s:
             f"{_ms(h['gap_max'])} | >= {HELD_STREAMS}, none dropped, no gap > {ON_TIME_FACTOR:g} x interval | "
             f"{_v(v['held_count'])} / {_v(v['held_none_dropped'])} / {_v(v['held_heartbeats'])} |"
         )
+    if skipped:
+        out += ["", "Skipped in this run:", ""]
+        out += [f"- {EXTRA_TITLES.get(name, name)}: {reason}." for name, reason in skipped.items()]
     if o:
-        out += [
-            "",
-            "## Gateway overhead",
-            "",
-            f"Scenario `{o['scenario']}`; {o['concurrency']} concurrent clients, each streaming back to back; "
-            "the same mock is called directly and through the gateway (`POST /api/v1/chat`).",
-            "",
-            "| path | streams | failures | TTFT p50 | TTFT p99 | total p50 | total p99 |",
-            "|---|---|---|---|---|---|---|",
-        ]
-        for side in ("direct", "gateway"):
-            s = o[side]
-            out.append(
-                f"| {side} | {s['streams']} | {s['failures']} | {_ms(s['ttft_p50'])} | {_ms(s['ttft_p99'])} | "
-                f"{_ms(s['total_p50'])} | {_ms(s['total_p99'])} |"
-            )
-        out.append(
-            f"| gateway - direct | | | {_ms(o['overhead_ttft_p50'])} | {_ms(o['overhead_ttft_p99'])} | "
-            f"{_ms(o['overhead_total_p50'])} | {_ms(o['overhead_total_p99'])} |"
-        )
+        out += overhead_section(o, d)
     if t:
-        out += [
-            "",
-            "## Mock throughput",
-            "",
-            f"{t['concurrency']} concurrent clients for {t['seconds_per_round']:g} s per round, "
-            f"{t['rounds']} rounds per side, best round kept; the baseline is the bare aiohttp handler in "
-            "`harness/bench/bare_sse.py` sending the same frames with no validation, scenarios or journal.",
-            "",
-            "| server | streams/s | chunks/s |",
-            "|---|---|---|",
-            f"| mock | {t['mock_streams_per_s']} | {t['mock_chunks_per_s']} |",
-            f"| bare aiohttp SSE | {t['bare_streams_per_s']} | {t['bare_chunks_per_s']} |",
-            f"| ratio | {t['ratio_streams']} | {t['ratio_chunks']} |",
-        ]
+        out += throughput_section(t, d, skipped)
     if f:
         out += [
             "",
@@ -205,6 +314,113 @@ def render_markdown(results: dict[str, Any], machine: dict[str, Any], elapsed_s:
     if h:
         out += held_section(h)
     return "\n".join(out) + "\n"
+
+
+PATH_TITLES = {
+    "direct": "direct (the mock)",
+    "gateway": "reference gateway",
+    "relay": "bare aiohttp relay",
+    "litellm": "LiteLLM proxy (1 worker)",
+}
+
+
+def overhead_section(o: dict[str, Any], d: dict[str, float | None]) -> list[str]:
+    paths = o.get("paths") or {}
+    out = [
+        "",
+        "## Gateway overhead and CPU per stream",
+        "",
+        f"Scenario `{o['scenario']}` (TTFT 150 ms, then 20 tokens 100 ms apart); {o['concurrency']} "
+        f"concurrent clients, each streaming back to back, {o['rounds']} rounds alternating the paths. "
+        "The same mock is called directly, through the reference gateway (`POST /api/v1/chat`), through "
+        "the bare aiohttp relay of `harness/bench/bare_relay.py` (the same endpoint and events with no "
+        "auth, validation, retries, heartbeats or telemetry: the floor of a Python relay) and, when "
+        "installed, through LiteLLM proxy (`/v1/chat/completions`, 1 worker, no database). Overhead is "
+        "the path's figure minus the direct one. CPU per stream is the path's own server process; the "
+        "mock's and the measuring client's are beside it, with each as % of one core over its rounds.",
+        "",
+        "| path | streams | failures | TTFT p50 | TTFT p99 | overhead p50 | overhead p99 | total p99 | "
+        "CPU ms / stream | % of a core | mock CPU ms / stream | client CPU ms / stream | streams/s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, s in paths.items():
+        out.append(
+            f"| {PATH_TITLES.get(name, name)} | {s['streams']} | {s['failures']} | {_ms(s['ttft_p50'])} | "
+            f"{_ms(s['ttft_p99'])} | {_ms(s['overhead_ttft_p50'])} | {_ms(s['overhead_ttft_p99'])} | "
+            f"{_ms(s['total_p99'])} | {_ms(s['cpu_ms_per_stream'])} | {_pct(s['pct_of_core'])} | "
+            f"{_ms(s['mock_cpu_ms_per_stream'])} | {_ms(s['client_cpu_ms_per_stream'])} | "
+            f"{s['streams_per_s']} |"
+        )
+    out += [
+        "",
+        f"Gateway / relay CPU per stream: {_x(d['gateway_cpu_vs_relay'])}. "
+        + (
+            f"LiteLLM / gateway: {_x(d['litellm_cpu_vs_gateway'])} CPU per stream, "
+            f"{_x(d['litellm_p99_vs_gateway'])} TTFT p99 overhead"
+            + (
+                f" (LiteLLM ran {paths['litellm']['per_worker']} stream per client per round: it "
+                "serves about a dozen streams a second)."
+                if "litellm" in paths
+                else "."
+            )
+            if "litellm" in paths
+            else ""
+        ),
+    ]
+    return out
+
+
+SERVER_TITLES = {
+    "mock": "mock (`mockopenai serve`, 1 worker)",
+    "bare": "bare aiohttp SSE handler",
+    "aimock": "aimock (Node, `llmock` CLI)",
+    "mock-workers-2": "mock, `--workers 2`",
+}
+
+
+def throughput_section(t: dict[str, Any], d: dict[str, float | None], skipped: dict[str, str]) -> list[str]:
+    out = [
+        "",
+        "## Mock throughput and CPU per stream",
+        "",
+        f"Zero-delay chat streams (a role chunk, 20 content chunks, a finish chunk, `[DONE]`); "
+        f"{t['concurrency']} concurrent clients for {t['seconds_per_round']:g} s per round, {t['rounds']} "
+        "rounds per server alternating, best round's streams/s kept; CPU per stream over all rounds. "
+        "The baseline is the bare aiohttp handler in `harness/bench/bare_sse.py` sending the same frames "
+        "with no validation, scenarios or journal; aimock serves one catch-all fixture streamed in as "
+        "many chunks. The measuring client (one Python process) shares the cores: its own CPU is beside "
+        "each row, and where it nears a full core it, not the server, sets the streams/s.",
+        "",
+        "| server | streams/s | chunks/s | CPU ms / stream | % of a core | client CPU ms / stream | "
+        "client % of a core |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, s in (t.get("servers") or {}).items():
+        out.append(
+            f"| {SERVER_TITLES.get(name, name)} | {s['streams_per_s']} | {s['chunks_per_s']} | "
+            f"{_ms(s['cpu_ms_per_stream'])} | {_pct(s['pct_of_core'])} | {_ms(s['client_cpu_ms_per_stream'])} | "
+            f"{_pct(s['client_pct_of_core'])} |"
+        )
+    out += [
+        "",
+        f"Mock / bare: {t['ratio_streams']} x streams/s, {t['ratio_chunks']} x chunks/s."
+        + (
+            f" aimock / mock: {_x(d['aimock_streams_vs_mock'])} streams/s, {_x(d['aimock_cpu_vs_mock'])} "
+            "CPU per stream."
+            if d["aimock_streams_vs_mock"] is not None
+            else f" aimock: skipped ({skipped['aimock']})."
+            if "aimock" in skipped
+            else ""
+        )
+        + (
+            f" `--workers 2` / `--workers 1`: {_x(d['workers_streams_ratio'])} streams/s."
+            if d["workers_streams_ratio"] is not None
+            else f" `--workers 2`: skipped ({skipped['workers']})."
+            if "workers" in skipped
+            else ""
+        ),
+    ]
+    return out
 
 
 def held_section(h: dict[str, Any]) -> list[str]:

@@ -1,21 +1,27 @@
-"""The benchmarks; the first three each measured side by side in one run (rounds alternate the two sides).
+"""The benchmarks; the first three each measured side by side in one run (rounds alternate the sides).
 
-* :func:`gateway_overhead` - TTFT and total time through the gateway minus calling the mock
-  directly, at ``concurrency`` concurrent streams (p50, p99).
-* :func:`mock_throughput` - zero-delay chat streams/s and chunks/s of the mock against the bare
-  aiohttp SSE handler (:mod:`harness.bench.bare_sse`), best round of each (ratio mock / bare).
+* :func:`gateway_overhead` - TTFT and total time through each proxy (the reference gateway, the
+  bare relay of :mod:`harness.bench.bare_relay`, LiteLLM proxy when installed) minus calling the
+  mock directly, at ``concurrency`` concurrent streams (p50, p99), and each one's CPU per stream.
+* :func:`mock_throughput` - zero-delay chat streams/s, chunks/s and CPU per stream of the mock
+  against the bare aiohttp SSE handler (:mod:`harness.bench.bare_sse`), and, when they are
+  there, aimock and the mock with ``--workers 2``; best round of each (ratio mock / bare).
 * :func:`timing_fidelity` - client-measured TTFT minus the scenario's TTFT at ``concurrency``
   concurrent streams (p50, p99 of the error).
 * :func:`held_streams` - ``held_streams`` gateway streams opened at once against a silent
   upstream: how many were held at the same time, how many ended with ``done``, and the
   heartbeat gaps each client saw against the interval (:mod:`harness.bench.held_streams`).
 
-Each returns a plain dict of figures; :mod:`harness.bench.report` turns them into Markdown.
+CPU per stream is a server process's CPU time from ``/proc`` (:mod:`harness.load.proc_cpu`) read
+before and after each round, divided by the streams it completed: steadier than wall time on a
+machine shared with other work. Each suite returns a plain dict of figures;
+:mod:`harness.bench.report` turns them into Markdown.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 import uuid
 from dataclasses import dataclass
@@ -23,6 +29,7 @@ from typing import Any
 
 import aiohttp
 
+from harness.load.proc_cpu import CpuMeter
 from harness.load.stats import percentile
 from harness.load.stream_watch import CHAT, GATEWAY, StreamOutcome
 
@@ -48,6 +55,7 @@ CHAT_BODY = {
 class BenchConfig:
     overhead_concurrency: int = 100
     overhead_per_worker: int = 2
+    litellm_per_worker: int = 1  # LiteLLM saturates near a dozen streams/s: fewer, or a round lasts long
     throughput_concurrency: int = 32
     throughput_seconds: float = 2.0
     fidelity_concurrency: int = 200
@@ -64,6 +72,7 @@ class BenchConfig:
         return cls(
             overhead_concurrency=5,
             overhead_per_worker=1,
+            litellm_per_worker=1,
             throughput_concurrency=4,
             throughput_seconds=0.4,
             fidelity_concurrency=10,
@@ -99,6 +108,13 @@ def gateway_chat(
     return StreamRequest(f"{gateway_url}/api/v1/chat", body, headers, GATEWAY)
 
 
+def litellm_chat(litellm_url: str, master_key: str) -> StreamRequest:
+    """A streamed chat completion through LiteLLM proxy, asking for usage as the gateway does."""
+    headers = {"Authorization": f"Bearer {master_key}", **_session_headers(None)}
+    body = {**CHAT_BODY, "stream_options": {"include_usage": True}}
+    return StreamRequest(f"{litellm_url}/v1/chat/completions", body, headers, CHAT)
+
+
 def _ok(outcomes: list[StreamOutcome]) -> list[StreamOutcome]:
     return [o for o in outcomes if o.ok and o.ttft_ms is not None]
 
@@ -121,71 +137,144 @@ async def _mock_admin(mock_url: str, method: str, path: str) -> Any:
         return await resp.json()
 
 
+@dataclass(frozen=True, slots=True)
+class Side:
+    """One side of a comparison: what the client sends, and the server process whose CPU counts."""
+
+    name: str
+    request: StreamRequest
+    pid: int | None = None  # the server's process (with its descendants); None: CPU not measured
+    per_worker: int | None = None  # streams per client per round (None: the suite's own)
+
+
+def _cpu_pids(server: int | None, mock_pid: int | None) -> dict[str, int]:
+    pids = {"client": os.getpid()}
+    if server is not None:
+        pids["server"] = server
+    if mock_pid is not None:
+        pids["mock"] = mock_pid
+    return pids
+
+
+def _per_stream(cpu_s: float | None, streams: int) -> float | None:
+    return None if cpu_s is None or not streams else round(cpu_s * 1000.0 / streams, 3)
+
+
+def _cpu_figures(cpu_s: dict[str, float], streams: int, wall_s: float) -> dict[str, float | None]:
+    """CPU ms per stream and % of one core of the server (``cpu_ms_per_stream``,
+    ``pct_of_core``), the mock (``mock_...``) and the measuring client (``client_...``)."""
+    out: dict[str, float | None] = {}
+    for name, prefix in (("server", ""), ("mock", "mock_"), ("client", "client_")):
+        cpu = cpu_s.get(name)
+        out[f"{prefix}cpu_ms_per_stream"] = _per_stream(cpu, streams)
+        out[f"{prefix}pct_of_core"] = None if cpu is None or not wall_s else round(cpu / wall_s * 100, 1)
+    return out
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None or b <= 0 else round(a / b, 3)
+
+
 async def gateway_overhead(
-    mock_url: str, gateway_url: str, token: str, scenario: str, ttft_ms: float, cfg: BenchConfig
+    mock_pid: int | None, sides: list[Side], scenario: str, ttft_ms: float, cfg: BenchConfig
 ) -> dict[str, Any]:
-    sides: dict[str, list[StreamOutcome]] = {"direct": [], "gateway": []}
-    failures = {"direct": 0, "gateway": 0}
-    requests = {
-        "direct": mock_chat(mock_url, scenario),
-        "gateway": gateway_chat(gateway_url, token, scenario),
-    }
+    """TTFT and total time of each side against the first (``direct``: the mock called by the
+    client itself), at ``cfg.overhead_concurrency`` closed-loop clients, rounds alternating the
+    sides; and each side's CPU per stream: its server process's CPU time (``/proc``) over the
+    round, divided by the streams completed, with the mock's and the measuring client's beside it."""
+    outs: dict[str, list[StreamOutcome]] = {s.name: [] for s in sides}
+    failures = dict.fromkeys(outs, 0)
+    cpu: dict[str, dict[str, float]] = {s.name: {} for s in sides}
+    wall = dict.fromkeys(outs, 0.0)
     stagger = ttft_ms / 1000.0
-    for req in requests.values() if cfg.warm_up else ():  # connections, the gateway's upstream pool
-        await _streams(req, cfg.overhead_concurrency, 1, stagger)
+    for side in sides if cfg.warm_up else ():  # connections, the proxies' upstream pools, first imports
+        await _streams(side.request, cfg.overhead_concurrency, 1, stagger)
     for _ in range(cfg.rounds):
-        for side, req in requests.items():
-            out = await _streams(req, cfg.overhead_concurrency, cfg.overhead_per_worker, stagger)
+        for side in sides:
+            meter = CpuMeter(_cpu_pids(side.pid, mock_pid), alone=["client"]).start()
+            t0 = time.perf_counter()
+            out = await _streams(
+                side.request, cfg.overhead_concurrency, side.per_worker or cfg.overhead_per_worker, stagger
+            )
+            wall[side.name] += time.perf_counter() - t0
+            for name, use in meter.stop().items():
+                cpu[side.name][name] = cpu[side.name].get(name, 0.0) + use.cpu_s
             good = _ok(out)
-            failures[side] += len(out) - len(good)
-            sides[side].extend(good)
-    figures: dict[str, Any] = {"concurrency": cfg.overhead_concurrency, "scenario": scenario}
-    for side, outs in sides.items():
-        figures[side] = {
-            "streams": len(outs),
-            "failures": failures[side],
-            "ttft_p50": _p([o.ttft_ms for o in outs], 50),
-            "ttft_p99": _p([o.ttft_ms for o in outs], 99),
-            "total_p50": _p([o.total_ms for o in outs], 50),
-            "total_p99": _p([o.total_ms for o in outs], 99),
+            failures[side.name] += len(out) - len(good)
+            outs[side.name].extend(good)
+    figures: dict[str, Any] = {
+        "concurrency": cfg.overhead_concurrency,
+        "scenario": scenario,
+        "rounds": cfg.rounds,
+        "paths": {},
+    }
+    direct = sides[0].name
+    for side in sides:
+        o, c, n = outs[side.name], cpu[side.name], len(outs[side.name])
+        figures["paths"][side.name] = {
+            "streams": n,
+            "failures": failures[side.name],
+            "per_worker": side.per_worker or cfg.overhead_per_worker,
+            "ttft_p50": _p([x.ttft_ms for x in o], 50),
+            "ttft_p99": _p([x.ttft_ms for x in o], 99),
+            "total_p50": _p([x.total_ms for x in o], 50),
+            "total_p99": _p([x.total_ms for x in o], 99),
+            **_cpu_figures(c, n, wall[side.name]),
+            "streams_per_s": round(n / wall[side.name], 1) if wall[side.name] else None,
         }
-    for key in ("ttft_p50", "ttft_p99", "total_p50", "total_p99"):
-        d, g = figures["direct"][key], figures["gateway"][key]
-        figures[f"overhead_{key}"] = None if d is None or g is None else round(g - d, 3)
+    d = figures["paths"][direct]
+    for name, f in figures["paths"].items():
+        for key in ("ttft_p50", "ttft_p99", "total_p50", "total_p99"):
+            f[f"overhead_{key}"] = (
+                None if name == direct or d[key] is None or f[key] is None else round(f[key] - d[key], 3)
+            )
     return figures
 
 
-async def mock_throughput(mock_url: str, bare_url: str, cfg: BenchConfig) -> dict[str, Any]:
-    requests = {"mock": mock_chat(mock_url, None), "bare": mock_chat(bare_url, None)}
-    rounds: dict[str, list[dict[str, float]]] = {"mock": [], "bare": []}
+async def mock_throughput(sides: list[Side], cfg: BenchConfig) -> dict[str, Any]:
+    """Zero-delay chat streams/s and chunks/s of each server for ``cfg.throughput_seconds`` per
+    round, rounds alternating the sides, best round kept; CPU per stream of each server (and of
+    the measuring client) over all its rounds."""
+    rounds: dict[str, list[dict[str, float]]] = {s.name: [] for s in sides}
+    cpu: dict[str, dict[str, float]] = {s.name: {} for s in sides}
+    complete_total = dict.fromkeys(rounds, 0)
+    wall_total = dict.fromkeys(rounds, 0.0)
     async with new_session() as session:
-        for req in requests.values() if cfg.warm_up else ():
-            await run_for(cfg.throughput_concurrency, 0.2, lambda r=req: count_stream(session, r))
+        for side in sides if cfg.warm_up else ():
+            await run_for(cfg.throughput_concurrency, 0.2, lambda r=side.request: count_stream(session, r))
         for _ in range(cfg.rounds):
-            for side, req in requests.items():
+            for side in sides:
+                meter = CpuMeter(_cpu_pids(side.pid, None), alone=["client"]).start()
                 results, wall = await run_for(
-                    cfg.throughput_concurrency, cfg.throughput_seconds, lambda r=req: count_stream(session, r)
+                    cfg.throughput_concurrency,
+                    cfg.throughput_seconds,
+                    lambda r=side.request: count_stream(session, r),
                 )
+                for name, use in meter.stop().items():
+                    cpu[side.name][name] = cpu[side.name].get(name, 0.0) + use.cpu_s
                 complete = [frames for done, frames in results if done]
-                rounds[side].append(
+                complete_total[side.name] += len(complete)
+                wall_total[side.name] += wall
+                rounds[side.name].append(
                     {
-                        "streams_per_s": len(complete) / wall,
-                        "chunks_per_s": sum(complete) / wall,
+                        "streams_per_s": round(len(complete) / wall, 1),
+                        "chunks_per_s": round(sum(complete) / wall, 1),
                         "incomplete": len(results) - len(complete),
                     }
                 )
-    best = {side: max(r, key=lambda x: x["streams_per_s"]) for side, r in rounds.items()}
+    servers: dict[str, Any] = {}
+    for side in sides:
+        best = max(rounds[side.name], key=lambda x: x["streams_per_s"])
+        c, n, w = cpu[side.name], complete_total[side.name], wall_total[side.name]
+        servers[side.name] = {**best, **_cpu_figures(c, n, w)}
+    first, base = sides[0].name, sides[1].name
     return {
         "concurrency": cfg.throughput_concurrency,
         "seconds_per_round": cfg.throughput_seconds,
         "rounds": cfg.rounds,
-        **{f"{side}_{k}": round(v, 1) for side, b in best.items() for k, v in b.items()},
-        "ratio_streams": round(best["mock"]["streams_per_s"] / best["bare"]["streams_per_s"], 3)
-        if best["bare"]["streams_per_s"]
-        else None,
-        "ratio_chunks": round(best["mock"]["chunks_per_s"] / best["bare"]["chunks_per_s"], 3)
-        if best["bare"]["chunks_per_s"]
-        else None,
+        "servers": servers,
+        "ratio_streams": _ratio(servers[first]["streams_per_s"], servers[base]["streams_per_s"]),
+        "ratio_chunks": _ratio(servers[first]["chunks_per_s"], servers[base]["chunks_per_s"]),
     }
 
 
