@@ -45,7 +45,30 @@ lint: $(STAMP)
 	$(BIN)/ruff check mockserver harness loadtests tests
 	$(BIN)/ruff format --check mockserver harness loadtests tests
 
-bench: $(STAMP)
+# make bench also sets up what it compares against, each optional: a failed install is a
+# skipped comparison, said in BENCHMARKS.md. LiteLLM proxy gets a virtual env of its own (its pins
+# of openai and pydantic are not the project's); aimock is installed when npm is on PATH.
+BENCH_CACHE := .cache/bench
+LITELLM_VERSION := 1.106.12
+LITELLM_STAMP := $(BENCH_CACHE)/litellm-venv/.installed-$(LITELLM_VERSION)
+AIMOCK_VERSION := 1.43.0
+AIMOCK_STAMP := $(BENCH_CACHE)/aimock/.installed-$(AIMOCK_VERSION)
+
+$(LITELLM_STAMP): | $(STAMP)
+	@echo "bench: installing litellm[proxy]==$(LITELLM_VERSION) into $(BENCH_CACHE)/litellm-venv"
+	@rm -rf $(BENCH_CACHE)/litellm-venv && $(BIN)/python -m venv $(BENCH_CACHE)/litellm-venv && \
+	  $(BENCH_CACHE)/litellm-venv/bin/python -m pip install -q 'litellm[proxy]==$(LITELLM_VERSION)' \
+	  && touch $@ || echo "bench: LiteLLM proxy could not be installed; the bench skips it"
+
+$(AIMOCK_STAMP):
+	@if command -v npm >/dev/null; then \
+	  echo "bench: installing @copilotkit/aimock@$(AIMOCK_VERSION) into $(BENCH_CACHE)/aimock"; \
+	  mkdir -p $(BENCH_CACHE)/aimock && cd $(BENCH_CACHE)/aimock && \
+	  npm install --no-audit --no-fund --silent @copilotkit/aimock@$(AIMOCK_VERSION) && touch .installed-$(AIMOCK_VERSION) \
+	  || echo "bench: aimock could not be installed; the bench skips it"; \
+	else echo "bench: npm is not on PATH; the bench skips aimock"; fi
+
+bench: $(STAMP) $(LITELLM_STAMP) $(AIMOCK_STAMP)
 	$(BIN)/python -m harness.bench
 
 load: $(STAMP)
