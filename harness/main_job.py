@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .load.cpu_report import cpu_lines
 from .report_files import Row, render_table, write_report
 
 
@@ -104,6 +105,10 @@ def run_job(settings: JobSettings, say=print) -> int:
     say("")
     say(render_table(rows))
     say("")
+    if load_doc is not None and (cpu := cpu_lines(load_doc.get("cpu"))):
+        for line in cpu:  # whether the figures above are the stack's or the machine's
+            say(line)
+        say("")
     say("report: " + ", ".join(str(p) for p in files.values()))
     return 0 if rows and all(r.ok for r in rows) else 1
 

@@ -130,11 +130,50 @@ def write_report(
         )
         images = [("TTFT histogram", files["ttft"].name), ("Retries over time", files["retries"].name)]
     files["html"] = out_dir / "index.html"
-    files["html"].write_text(_html(rows, images, machine, passed))
+    cpu = load.get("cpu") if load is not None else None
+    files["html"].write_text(_html(rows, images, machine, passed, cpu))
     return files
 
 
-def _html(rows: Sequence[Row], images: list[tuple[str, str]], machine: dict[str, Any], passed: bool) -> str:
+def cpu_html(cpu: dict[str, Any] | None) -> str:
+    """The load run's CPU block: each process as % of one core and CPU ms per stream, then whether
+    the machine, not the system under test, was the limit."""
+    if not cpu:
+        return ""
+    e = html.escape
+
+    def num(value: Any, fmt: str, unit: str = "") -> str:
+        return "n/a" if value is None else f"{value:{fmt}}{unit}"
+
+    rows = [
+        (p["name"] + ("" if p.get("processes", 1) == 1 else f" ({p['processes']} processes)"), p)
+        for p in cpu.get("processes") or ()
+    ]
+    if cpu.get("run_total"):
+        rows.append(("all of the run", cpu["run_total"]))
+    trs = "\n".join(
+        f"<tr><td>{e(name)}</td><td>{num(p['pct_of_core'], '.1f', ' %')}</td>"
+        f"<td>{num(p['ms_per_stream'], '.2f')}</td></tr>"
+        for name, p in rows
+    )
+    if cpu.get("machine_busy_pct") is not None:
+        trs += f"\n<tr><td>whole machine</td><td>{cpu['machine_busy_pct']:.1f} %</td><td></td></tr>"
+    verdict_class = "fail" if cpu.get("machine_limited") else "pass"
+    return (
+        f"<h2>CPU of each process</h2><p>Over the {cpu['window_s']:.1f} s of load, {cpu['streams']} streams, "
+        f"{cpu['cores']} cores, load average (1 min) {num(cpu.get('load_avg_1m'), '.2f')}.</p>\n"
+        "<table><tr><th>process</th><th>% of one core</th><th>CPU ms / stream</th></tr>\n"
+        f"{trs}\n</table>\n<p class={verdict_class}><b>{e(cpu['verdict'])}</b></p>"
+    )
+
+
+def _html(
+    rows: Sequence[Row],
+    images: list[tuple[str, str]],
+    machine: dict[str, Any],
+    passed: bool,
+    cpu: dict[str, Any] | None = None,
+) -> str:
     e = html.escape
     trs = "\n".join(
         f"<tr class={'pass' if r.ok else 'fail'}><td>{'PASS' if r.ok else 'FAIL'}</td><td>{e(r.section)}</td>"
@@ -148,11 +187,12 @@ def _html(rows: Sequence[Row], images: list[tuple[str, str]], machine: dict[str,
 <html><head><meta charset="utf-8"><title>harness run: {verdict}</title>
 <style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}
 td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left}}td:last-child{{white-space:nowrap}}.pass td:first-child{{color:#1a7f37}}
-.fail td:first-child{{color:#cf222e;font-weight:bold}}</style></head>
+.fail td:first-child{{color:#cf222e;font-weight:bold}}p.fail{{color:#cf222e}}</style></head>
 <body><h1>harness run: {verdict}</h1><p>{e(where)}</p>
 <table><tr><th></th><th>section</th><th>check</th><th>expected</th><th>got</th></tr>
 {trs}
 </table>
+{cpu_html(cpu)}
 {imgs}
 </body></html>
 """

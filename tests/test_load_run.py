@@ -56,6 +56,11 @@ def test_distributed_run_has_a_master_and_two_workers_on_loopback(capsys, tmp_pa
     assert doc["measured"]["requests"] >= 4 and doc["measured"]["failures"] == 0
     assert len(doc["ttft_ms_samples"]) == doc["measured"]["requests"]
     assert sum(row["requests"] for row in doc["per_second"]) == doc["measured"]["requests"]
+    cpu = {p["name"]: p for p in doc["cpu"]["processes"]}  # every process of the run, workers too
+    assert {"mock", "locust-master", "locust-worker-0", "locust-worker-1"} <= set(cpu)
+    assert cpu["locust-worker-0"]["cpu_s"] > 0 and doc["cpu"]["streams"] == doc["measured"]["requests"]
+    assert "CPU over the " in printed and "  locust-worker-1 " in printed
+    assert doc["cpu"]["verdict"].startswith(("the machine was the limit", "the machine had headroom"))
     for entry in ("TTFT", "ITL", "TOTAL"):  # the stream's own Locust entries, in the master's summary
         assert any(line.startswith(entry) and "/v1/chat/completions" in line for line in printed.splitlines())
     assert "PASS" in printed

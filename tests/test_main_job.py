@@ -6,6 +6,8 @@ import json
 import zlib
 
 from harness.cli import main
+from harness.load.cpu_report import cpu_document
+from harness.load.proc_cpu import CpuUse
 from harness.report_files import Row, render_table, write_report
 
 
@@ -41,6 +43,30 @@ def test_report_has_json_html_and_two_real_pngs(tmp_path):
     assert "ttft_histogram.png" in html and "retries_over_time.png" in html and "FAIL" in html
     assert _png_size(files["ttft"].read_bytes()) == (700, 360)
     assert _png_size(files["retries"].read_bytes())[0] > 0
+
+
+def test_report_shows_the_cpu_of_each_process_and_whether_the_machine_was_the_limit(tmp_path):
+    cpu = cpu_document(
+        [CpuUse("mock", 3.2, 10.0), CpuUse("gateway", 10.0, 10.0), CpuUse("locust", 9.7, 10.0)],
+        1150,
+        10.0,
+        None,
+        cores=2,
+        load_avg_1m=2.6,
+    )
+    load = {"targets": [], "ttft_ms_samples": [], "per_second": [], "cpu": cpu}
+    files = write_report(
+        tmp_path, [Row("load", "TTFT p95", True, "< 350 ms", "300 ms")], [], load, {"cpus": 2}
+    )
+    html = files["html"].read_text()
+    assert "<h2>CPU of each process</h2>" in html and "1150 streams, 2 cores" in html
+    assert "<tr><td>gateway</td><td>100.0 %</td><td>8.70</td></tr>" in html
+    assert "<tr><td>all of the run</td><td>229.0 %</td>" in html
+    assert "<p class=fail><b>the machine was the limit, not the system under test: " in html
+    assert "locust (the load generator) was at 97 % of a core" in html
+    doc = json.loads(files["json"].read_text())
+    assert doc["load"]["cpu"]["machine_limited"] is True
+    assert [p["name"] for p in doc["load"]["cpu"]["processes"]] == ["mock", "gateway", "locust"]
 
 
 def test_harness_run_on_one_scenario_without_load(tmp_path, capsys):

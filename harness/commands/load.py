@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from harness.load.cpu_report import cpu_lines
 from harness.load.locust_run import USER_CLASSES
 from harness.load.run import DEFAULT_SCENARIOS, LoadRunError, LoadSettings, run_load
 from harness.load.services import ServiceError
@@ -96,6 +97,9 @@ def run(args: argparse.Namespace) -> int:
     if reasons:
         print("failures by reason: " + ", ".join(f"{k} {v}" for k, v in sorted(reasons.items())))
     print(load.table())
+    if cpu := cpu_lines(doc.get("cpu")):
+        print()
+        print("\n".join(cpu))
     path = load.write(args.json)
     print(f"\n{'PASS' if load.passed else 'FAIL'}: results in {path}")
     return 0 if load.passed else 1

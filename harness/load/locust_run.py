@@ -8,6 +8,7 @@ tests check them); :func:`run_locust` starts the processes, waits for the run to
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -123,12 +124,15 @@ class LocustPlan:
         return args
 
 
-def run_locust(plan: LocustPlan, log_dir: str) -> int:
-    """Run the plan to its end; Locust's exit code (1 when any request failed)."""
+def run_locust(plan: LocustPlan, log_dir: str, on_start: Callable[[Service], None] | None = None) -> int:
+    """Run the plan to its end; Locust's exit code (1 when any request failed). ``on_start`` is
+    told of each Locust process once it runs (the load report samples their CPU)."""
     timeout = plan.run_seconds + plan.stop_timeout + 60.0
+    started_hook = on_start or (lambda service: None)
     if plan.workers == 0:
         local = Service("locust", plan.local_argv(), env=plan.env, log_dir=log_dir)
         with local:
+            started_hook(local)
             return local.wait(timeout)
     if not plan.master_port:
         plan.master_port = free_port(HOST)
@@ -140,8 +144,10 @@ def run_locust(plan: LocustPlan, log_dir: str) -> int:
     started: list[Service] = []
     try:
         started.append(master.start())
+        started_hook(master)
         for worker in workers:
             started.append(worker.start())
+            started_hook(worker)
         code = master.wait(timeout)
         for worker in workers:  # the master tells them to quit; give them a moment to do so
             if worker.proc is not None and worker.proc.poll() is None:

@@ -2,7 +2,9 @@
 
 :func:`run_load` is what ``harness load`` (and the main job) call; it returns a :class:`LoadRun`
 with the verdicts and the JSON document written to ``reports/load.json``: the run's settings,
-target vs measured, the raw TTFT samples and per-second request / retry counts.
+target vs measured, the raw TTFT samples, per-second request / retry counts, and the CPU of each
+process of the run (mock, gateway, every Locust process) over the measured window, with whether
+the machine rather than the system under test was the limit (:mod:`.cpu_report`).
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .cpu_report import cpu_from_sampler
 from .locust_run import GATEWAY_USERS, LocustPlan, run_locust
 from .memory import read_memory_figures
-from .services import Stack
+from .proc_cpu import CpuSampler
+from .services import Service, Stack
 from .targets import TargetSet, Verdict, evaluate, load_targets, render_table
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -132,6 +136,11 @@ def warm_up(stack: Stack, secret: str, scenario: str | None, user: str) -> None:
     asyncio.run(go())
 
 
+def watch(sampler: CpuSampler, service: Service) -> None:
+    if service.proc is not None:
+        sampler.watch(service.name, service.proc.pid)
+
+
 def run_load(settings: LoadSettings) -> LoadRun:
     targets = load_targets(settings.targets_path or targets_for(settings.user))
     scenario = (settings.scenario if settings.scenario is not None else targets.scenario) or None
@@ -167,7 +176,10 @@ def run_load(settings: LoadSettings) -> LoadRun:
                 stop_timeout=settings.stop_timeout,
             )
             warm_up(stack, secret, scenario, settings.user)
-            code = run_locust(plan, log_dir=tmp)
+            with CpuSampler() as sampler:
+                for service in stack.services:
+                    watch(sampler, service)
+                code = run_locust(plan, log_dir=tmp, on_start=lambda service: watch(sampler, service))
         log = Path(tmp) / ("locust-master.log" if settings.workers else "locust.log")
         summary = log.read_text(errors="replace") if log.exists() else ""
         if not samples_path.exists():
@@ -176,4 +188,7 @@ def run_load(settings: LoadSettings) -> LoadRun:
         if settings.user == "gateway-memory":  # what memory did, by the gateway's own telemetry
             results["measured"]["memory"] = read_memory_figures(Path(tmp) / "telemetry.db")
     results["measured"]["users"] = settings.users
+    # CPU of each process over the measured window: from the first stream sent to the last one ended
+    start, end = results.get("started_at") or 0.0, results.get("ended_at") or 0.0
+    results["cpu"] = cpu_from_sampler(sampler, start, end, results["measured"]["requests"])
     return LoadRun(settings, targets, evaluate(targets, results["measured"]), results, code, summary)

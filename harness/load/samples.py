@@ -90,6 +90,7 @@ def results_of(streams: list[dict[str, Any]], gaps_ms: list[float]) -> dict[str,
         "per_second": [{"second": sec, **row} for sec, row in sorted(per_second.items())],
         "nodes": sorted({str(s.get("node", "")) for s in streams}),
         "started_at": start,
+        "ended_at": max((s["t"] + (s["total_ms"] or 0.0) / 1000.0 for s in streams), default=start),
     }
 
 
