@@ -36,6 +36,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import gevent
 from locust import FastHttpUser, events, task
 from locust.runners import WorkerRunner
 
@@ -114,6 +115,13 @@ class _StreamUser(FastHttpUser):
     def wait_time(self) -> float:
         mean = getattr(self.opts, "think_time", 0.5)
         return random.uniform(0.5 * mean, 1.5 * mean)
+
+    def on_start(self) -> None:
+        """Arrive at a random moment within one think time. Locust starts each second's batch of
+        users at the same instant (``-r 50``: 50 first requests in the same millisecond), which no
+        real population of users does; spread out, the first streams measure the system, not a
+        burst that only the load generator makes."""
+        gevent.sleep(random.uniform(0, getattr(self.opts, "think_time", 0.5)))
 
     def mock_headers(self) -> dict[str, str]:
         headers = {"X-Mock-Session": self.session, "Accept": "text/event-stream"}
@@ -196,6 +204,7 @@ class GatewayChatUser(_StreamUser):
         if not secret:
             raise ValueError("GatewayChatUser needs --jwt-secret (or JWT_SECRET) to sign its token")
         self.token = mint_token(secret, sub=f"load-{uuid.uuid4().hex[:8]}", ttl_s=3600)
+        super().on_start()
 
     def body(self) -> dict[str, Any]:
         return {"message": "Tell me something short."}
