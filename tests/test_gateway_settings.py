@@ -87,6 +87,7 @@ def test_upstream_pool_is_keep_alive_with_the_sdks_timeouts_and_sdk_retries_are_
     s = GatewaySettings.from_env(LOCAL, connect_timeout_ms=1500, read_timeout_ms=7000)
     options = connector_options(s)
     assert options["limit"] == s.max_connections and options["keepalive_timeout"] == 30.0
+    assert options["max_keepalive"] == 50
     assert client_timeout(s) == aiohttp.ClientTimeout(
         total=None, connect=1.5, sock_connect=1.5, sock_read=7.0
     )

@@ -4,6 +4,8 @@ status errors of the SDK's own types - while the bytes go over aiohttp, not the 
 
 from __future__ import annotations
 
+import asyncio
+
 import aiohttp
 import openai
 import pytest
@@ -142,3 +144,25 @@ async def test_a_refused_connection_is_the_sdks_connection_error(unused_tcp_port
         await upstream.close()
     assert not isinstance(caught.value, openai.APITimeoutError)
     assert isinstance(caught.value.__cause__, aiohttp.ClientConnectionError)
+
+
+@pytest.mark.parametrize(("pool", "kept"), [(2, 2), (50, 5)])
+async def test_idle_connections_beyond_the_keep_alive_pool_are_closed(recorder, pool, kept):
+    server, seen = recorder
+    settings = GatewaySettings.from_env(
+        {}, **{**settings_for(server).__dict__, "keepalive_connections": pool}
+    )
+    upstream = await Upstream.start(settings)
+    try:
+
+        async def one() -> str:
+            call = UpstreamCall(model="gpt-4o-mini", messages=MESSAGES)
+            return "".join([p.text async for p in open_chat_stream(upstream, call, 0)])
+
+        assert await asyncio.gather(*(one() for _ in range(5))) == ["hi"] * 5
+        assert upstream.session.connector.idle() == kept  # five were open at once
+        assert await one() == "hi"  # and one of the kept ones is reused
+        assert upstream.session.connector.idle() == kept
+    finally:
+        await upstream.close()
+    assert len(seen) == 6

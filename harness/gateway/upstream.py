@@ -92,13 +92,33 @@ def client_timeout(settings: GatewaySettings) -> aiohttp.ClientTimeout:
 
 
 def connector_options(settings: GatewaySettings) -> dict[str, Any]:
-    """Keep-alive connections, reused for 30 s, at most ``max_connections`` open at once."""
+    """At most ``max_connections`` open at once; of those idle, ``keepalive_connections`` kept
+    for reuse, each for 30 s (httpx's ``max_keepalive_connections`` and ``keepalive_expiry``)."""
     return {
+        "max_keepalive": settings.keepalive_connections,
         "limit": settings.max_connections,
         "limit_per_host": settings.max_connections,
         "keepalive_timeout": 30.0,
         "ttl_dns_cache": 300,
     }
+
+
+class KeepAliveConnector(aiohttp.TCPConnector):
+    """aiohttp's connector with httpx's cap on idle connections: a connection released while
+    ``max_keepalive`` others already wait idle for the same host is closed, not pooled (seed
+    004: a keep-alive pool of 50). aiohttp has no such option; this is its one release hook."""
+
+    def __init__(self, *, max_keepalive: int, **options: Any) -> None:
+        super().__init__(**options)
+        self.max_keepalive = max_keepalive
+
+    def idle(self) -> int:
+        return sum(len(conns) for conns in self._conns.values())
+
+    def _release(self, key: Any, protocol: Any, *, should_close: bool = False) -> None:
+        if len(self._conns.get(key, ())) >= self.max_keepalive:
+            should_close = True
+        super()._release(key, protocol, should_close=should_close)
 
 
 def make_client(
@@ -178,7 +198,7 @@ class Upstream:
     async def start(cls, settings: GatewaySettings) -> Upstream:
         template = await sdk_request_template(settings)
         session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(**connector_options(settings)),
+            connector=KeepAliveConnector(**connector_options(settings)),
             timeout=client_timeout(settings),
             auto_decompress=True,
             skip_auto_headers=("User-Agent", "Accept-Encoding", "Accept", "Content-Type"),
