@@ -11,6 +11,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import orjson
 from aiohttp import web
 
 from . import errors
@@ -125,9 +126,14 @@ def _check_auth(request: web.Request, config: MockConfig) -> None:
 async def read_json(request: web.Request) -> dict[str, Any]:
     raw = await request.read()
     try:
-        body = json.loads(raw or b"null")
-    except (ValueError, UnicodeDecodeError):
-        raise errors.invalid_json() from None
+        body = orjson.loads(raw or b"null")
+    except orjson.JSONDecodeError:
+        # orjson is strict where the stdlib is not (NaN, UTF-16 bodies, huge integers): the
+        # stdlib decides what is accepted, orjson only makes the common case fast
+        try:
+            body = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            raise errors.invalid_json() from None
     if not isinstance(body, dict):
         raise errors.invalid_json()
     return body
