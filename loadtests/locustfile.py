@@ -15,11 +15,21 @@ Besides the request itself, every stream reports three entries of its own: ``TTF
 token, never a comment or heartbeat), ``ITL`` (mean inter-token gap of the stream) and ``TOTAL``.
 An in-band error, or a stream that ends without ``done`` / ``[DONE]``, is a failure.
 
+Which host each user talks to: the gateway users ``--gateway-url``, else ``--host``; the mock
+user ``--mock-url``, else ``--host`` when it is named on the command line. With no class named,
+the gateway users run, and ``MockChatUser`` joins them only when ``--mock-url`` is given (a bare
+``--host`` is the gateway's: the mock user would get 404s there). The gateway users sign their
+token with ``JWT_SECRET`` (or ``--jwt-secret``), the gateway's own secret. A headless run
+with no host, or a gateway user with no secret, stops at once with one line saying what to pass
+(exit code 2); a run in which any stream failed exits 1 (Locust's ``--exit-code-on-error``).
+
 Headless, bounded, against a local stack (``harness load`` starts one and runs this for you)::
 
+    locust -f loadtests/locustfile.py --headless -u 20 -r 10 -t 10s --host http://127.0.0.1:3000
+    locust -f loadtests/locustfile.py --headless -u 20 -r 10 -t 10s MockChatUser --host http://127.0.0.1:8000
     locust -f loadtests/locustfile.py --headless -u 100 -r 50 -t 15s GatewayChatUser \\
-        --gateway-url http://127.0.0.1:3000 --jwt-secret "$JWT_SECRET" \\
-        --scenario load-brownout-2pct-429 --results-json reports/load-samples.json
+        --gateway-url http://127.0.0.1:3000 --scenario load-brownout-2pct-429 \\
+        --results-json reports/load-samples.json
 
 Workers send their stream samples to the master with each stats report, so ``--results-json``
 (written by the master, or by the single local process) holds every stream of the run.
@@ -31,6 +41,7 @@ import json
 import os
 import random
 import socket
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -90,6 +101,41 @@ def _options(parser: Any) -> None:
         default="",
         help="write every stream's samples (TTFT, retries, failures) to this file",
     )
+
+
+@events.init.add_listener
+def _check_setup(environment: Any, runner: Any = None, **_: Any) -> None:
+    """Pick the users that have a host, and refuse a run that cannot work, in one line."""
+    opts = environment.parsed_options
+    if opts is None or isinstance(runner, WorkerRunner):
+        return  # used as a library, or a worker (the master checked)
+    named = set(getattr(opts, "user_classes", None) or ())
+    mock_url = getattr(opts, "mock_url", "")
+    if not named and not mock_url:  # a bare --host is the gateway's
+        environment.user_classes = [c for c in environment.user_classes if c is not MockChatUser]
+    headless = getattr(opts, "headless", False) or getattr(opts, "autostart", False)
+    missing = [
+        c.__name__
+        for c in environment.user_classes
+        if not (getattr(opts, c.url_option, "") or environment.host or c.host)
+    ]
+    if missing and headless:
+        _refuse(
+            f"no host for {', '.join(missing)}: pass --host http://127.0.0.1:3000 (the gateway;"
+            " MockChatUser takes the mock's, e.g. --host http://127.0.0.1:8000), or run `harness load`,"
+            " which starts a stack and passes them"
+        )
+    gateway_users = [c.__name__ for c in environment.user_classes if issubclass(c, GatewayChatUser)]
+    if gateway_users and not getattr(opts, "jwt_secret", ""):
+        _refuse(
+            f"{', '.join(gateway_users)} sign their token with the gateway's secret:"
+            " set JWT_SECRET (or pass --jwt-secret) to the value the gateway runs with"
+        )
+
+
+def _refuse(message: str) -> None:
+    print(f"locustfile: {message}", file=sys.stderr, flush=True)
+    sys.exit(2)
 
 
 class _StreamUser(FastHttpUser):
@@ -200,9 +246,7 @@ class GatewayChatUser(_StreamUser):
     def on_start(self) -> None:
         from harness.gateway.auth import mint_token
 
-        secret = getattr(self.opts, "jwt_secret", "")
-        if not secret:
-            raise ValueError("GatewayChatUser needs --jwt-secret (or JWT_SECRET) to sign its token")
+        secret = getattr(self.opts, "jwt_secret", "")  # checked at start-up (_check_setup)
         self.token = mint_token(secret, sub=f"load-{uuid.uuid4().hex[:8]}", ttl_s=3600)
         super().on_start()
 
