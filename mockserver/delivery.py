@@ -137,15 +137,32 @@ class Delivery:
             record_event(ctx.entry, now_ms, content, type_)
 
     async def _write_events(
-        self, resp: web.StreamResponse, batch: list[tuple[bytes, R.StreamEvent]], ctx: RequestContext
+        self,
+        resp: web.StreamResponse,
+        batch: list[tuple[bytes, R.StreamEvent]],
+        ctx: RequestContext,
+        eof: bool = False,
     ) -> None:
         """Events due at the same moment go out in one write: same bytes, same timing, a fraction
-        of the per-write cost (the largest cost of a zero-delay stream)."""
-        data = batch[0][0] if len(batch) == 1 else b"".join(d for d, _ in batch)
-        await resp.write(data)
+        of the per-write cost (the largest cost of a zero-delay stream). With ``eof`` the chunked
+        terminator goes in the same write."""
+        n = len(batch)
+        data = batch[0][0] if n == 1 else b"".join([d for d, _ in batch])
+        if eof:
+            await resp.write_eof(data)
+            if not n:  # nothing left to send: the headers (if still buffered) and the terminator
+                if ctx.entry.first_byte_ms is None:
+                    ctx.entry.first_byte_ms = (Clock.monotonic() - ctx.t0) * 1000.0
+                return
+        else:
+            await resp.write(data)
         now_ms = record_bytes(ctx, len(data))
-        for _, ev in batch:
-            record_event(ctx.entry, now_ms, ev.content, ev.type)
+        entry = ctx.entry
+        entry.events_sent += n
+        entry.emit_ms.extend([round(now_ms, 3)] * n)
+        entry.event_types.extend([ev.type for _, ev in batch])
+        if entry.first_content_ms is None and any(ev.content for _, ev in batch):
+            entry.first_content_ms = now_ms
 
     async def deliver(
         self, request: web.Request, reply: R.Reply, ctx: RequestContext, base_headers: dict[str, str]
@@ -189,32 +206,33 @@ class Delivery:
                 await asyncio.Event().wait()
             close_transport(request, reset=reply.ending == R.RESET)
             return _closed_response()
-        resp = web.StreamResponse(status=reply.status, headers=headers)
+        resp = CoalescingResponse(status=reply.status, headers=headers)
         resp.content_type = reply.content_type
+        resp.content_length = len(data)
+        await resp.prepare(request)
         if reply.ending == R.TRUNCATED:
-            resp.content_length = len(data)
-            await resp.prepare(request)
             await self._write(resp, data[: max(1, len(data) // 2)], ctx, counted=False)
             entry.ended = R.TRUNCATED
             close_transport(request, reset=False)
             return resp
-        resp.content_length = len(data)
-        await resp.prepare(request)
-        await self._write(resp, data, ctx, counted=False)
-        await resp.write_eof()
+        await resp.write_eof(data)  # status line, headers and body in one write
+        record_bytes(ctx, len(data))
         entry.ended = "stalled" if "stall" in reply.faults else R.COMPLETE
         return resp
 
     async def _deliver_stream(
         self, request: web.Request, reply: R.Reply, ctx: RequestContext, headers: dict[str, str], clock: Clock
     ) -> web.StreamResponse:
+        """The headers go out with the first events when those are due at once (a zero-delay
+        stream is one write: headers, every frame, the chunked terminator), or on their own
+        before the first wait, so a client still sees the status line as soon as the stream
+        starts."""
         entry = ctx.entry
-        resp = web.StreamResponse(status=reply.status, headers=headers)
+        resp = CoalescingResponse(status=reply.status, headers=headers)
         resp.content_type = "text/event-stream"
         resp.charset = "utf-8"
         resp.enable_chunked_encoding()
-        await resp.prepare(request)
-        entry.first_byte_ms = (clock.monotonic() - ctx.t0) * 1000.0
+        writer = await resp.prepare(request)
         due: list[tuple[bytes, R.StreamEvent]] = []  # events due now, not yet written
         at = ctx.t0 + clock.seconds(reply.delay_ms)  # when the next event is due (monotonic)
         for ev in reply.events or ():
@@ -223,23 +241,43 @@ class Delivery:
                     await self._write_events(resp, due, ctx)
                     due = []
                     at = max(at, Clock.monotonic())  # a late write moves the rest: no gap shrinks
+                elif entry.first_byte_ms is None:
+                    send_headers(writer, ctx)
                 at += clock.seconds(ev.delay_ms) if math.isfinite(ev.delay_ms) else math.inf
                 await self._wait_until(at, resp, reply, ctx, clock)
             data = ev.encode()
             if data:  # an empty frame is a pause (a fault's silence): nothing to write
                 due.append((data, ev))
-        if due:
-            await self._write_events(resp, due, ctx)
         ending = reply.ending
         if ending == R.COMPLETE:
-            await resp.write_eof()
+            await self._write_events(resp, due, ctx, eof=True)
             entry.ended = "stalled" if "stall" in reply.faults else R.COMPLETE
             return resp
+        if due:
+            await self._write_events(resp, due, ctx)
+        elif entry.first_byte_ms is None:
+            send_headers(writer, ctx)
         entry.ended = ending
         if ending == R.HANG:
             await self._hang(resp, reply, ctx, clock)  # the connection stays open, silent
         close_transport(request, reset=ending == R.RESET)
         return resp
+
+
+class CoalescingResponse(web.StreamResponse):
+    """A response whose status line and headers wait for its first write (aiohttp then sends
+    them in the same ``transport.write``): a zero-delay stream or a JSON body is one write, not
+    three. Before any wait, delivery sends them on their own (:func:`send_headers`)."""
+
+    _send_headers_immediately = False
+
+
+def send_headers(writer: Any, ctx: RequestContext) -> None:
+    """Put the buffered status line and headers on the wire now (before a wait)."""
+    send = getattr(writer, "send_headers", None)
+    if send is not None:  # an aiohttp that buffers headers; older ones sent them at prepare
+        send()
+    ctx.entry.first_byte_ms = (Clock.monotonic() - ctx.t0) * 1000.0
 
 
 def _closed_response() -> web.StreamResponse:
