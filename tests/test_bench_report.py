@@ -34,6 +34,7 @@ def path(ttft_p50, ttft_p99, cpu, over_p50=None, over_p99=None, streams=400, per
         "client_cpu_ms_per_stream": 4.5,
         "client_pct_of_core": 21.0,
         "streams_per_s": 46.0,
+        "machine_busy_pct": 150.0,
     }
 
 
@@ -48,6 +49,7 @@ def server(streams_per_s, cpu):
         "mock_pct_of_core": None,
         "client_cpu_ms_per_stream": 0.6,
         "client_pct_of_core": 70.0,
+        "machine_busy_pct": 180.0,
     }
 
 
@@ -160,6 +162,7 @@ def test_report_names_the_machine_but_no_paths():
     assert "| mock CPU per zero-delay chat stream | 0.90 ms | <= 0.5 ms | missed |" in text
     assert "| mock streams/s, `--workers 2` / `--workers 1` | 1.56 x | >= 1.5 x | met |" in text
     assert "| reference gateway | 400 | 0 | 152.90 ms | 171.50 ms | 1.70 ms | 13.50 ms |" in text
+    assert "| 4.50 ms | 46.0 | 150 % |" in text and "| 0.60 ms | 70 % | 180 % |" in text
     assert "| bare aiohttp relay | 400 |" in text and "| LiteLLM proxy (1 worker) | 200 |" in text
     assert (
         "| mock (`mockopenai serve`, 1 worker) | 450.0 | 10350.0 | 0.90 ms | 90 % | 0.60 ms | 70 % |" in text

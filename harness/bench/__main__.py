@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import resource
 import secrets
 import sys
@@ -160,6 +161,8 @@ def run_steady(
             results["fidelity"] = asyncio.run(
                 suites.timing_fidelity(stack.mock_url, SCENARIO, SCENARIO_TTFT_MS, cfg)
             )
+    for figures in results.values():  # how busy the machine was as each benchmark ended
+        figures["load_avg_1m"] = round(os.getloadavg()[0], 2)
     return results
 
 
@@ -236,7 +239,7 @@ def run_held(args: argparse.Namespace, secret: str, tmp: str, cfg: suites.BenchC
                 cfg,
             )
         )
-    return {**figures, "open_file_limit": limit}
+    return {**figures, "open_file_limit": limit, "load_avg_1m": round(os.getloadavg()[0], 2)}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -307,13 +307,19 @@ def render_markdown(results: dict[str, Any], machine: dict[str, Any], elapsed_s:
             f"| the mock (journal) | | {_ms(f.get('server_error_p50'))} | {_ms(f.get('server_error_p99'))} | "
             f"{_ms(f.get('server_abs_error_p99'))} |",
             "",
-            "The mock schedules the first event from the request's arrival and every later one from the "
+            _load_avg(f)
+            + "The mock schedules the first event from the request's arrival and every later one from the "
             "previous write, so the scenario's timing is what leaves the server; the difference between "
             "the two rows is the measuring client's own delay, which grows with how busy the two cores are.",
         ]
     if h:
         out += held_section(h)
     return "\n".join(out) + "\n"
+
+
+def _load_avg(figures: dict[str, Any]) -> str:
+    value = figures.get("load_avg_1m")
+    return "" if value is None else f"Load average (1 min) as this benchmark ended: {value:.2f}. "
 
 
 PATH_TITLES = {
@@ -337,11 +343,13 @@ def overhead_section(o: dict[str, Any], d: dict[str, float | None]) -> list[str]
         "auth, validation, retries, heartbeats or telemetry: the floor of a Python relay) and, when "
         "installed, through LiteLLM proxy (`/v1/chat/completions`, 1 worker, no database). Overhead is "
         "the path's figure minus the direct one. CPU per stream is the path's own server process; the "
-        "mock's and the measuring client's are beside it, with each as % of one core over its rounds.",
+        "mock's and the measuring client's are beside it, with each as % of one core over its rounds, "
+        "and how busy the whole machine was (100 % per core, other work included).",
         "",
         "| path | streams | failures | TTFT p50 | TTFT p99 | overhead p50 | overhead p99 | total p99 | "
-        "CPU ms / stream | % of a core | mock CPU ms / stream | client CPU ms / stream | streams/s |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "CPU ms / stream | % of a core | mock CPU ms / stream | client CPU ms / stream | streams/s | "
+        "machine busy |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, s in paths.items():
         out.append(
@@ -349,11 +357,12 @@ def overhead_section(o: dict[str, Any], d: dict[str, float | None]) -> list[str]
             f"{_ms(s['ttft_p99'])} | {_ms(s['overhead_ttft_p50'])} | {_ms(s['overhead_ttft_p99'])} | "
             f"{_ms(s['total_p99'])} | {_ms(s['cpu_ms_per_stream'])} | {_pct(s['pct_of_core'])} | "
             f"{_ms(s['mock_cpu_ms_per_stream'])} | {_ms(s['client_cpu_ms_per_stream'])} | "
-            f"{s['streams_per_s']} |"
+            f"{s['streams_per_s']} | {_pct(s.get('machine_busy_pct'))} |"
         )
     out += [
         "",
-        f"Gateway / relay CPU per stream: {_x(d['gateway_cpu_vs_relay'])}. "
+        _load_avg(o)
+        + f"Gateway / relay CPU per stream: {_x(d['gateway_cpu_vs_relay'])}. "
         + (
             f"LiteLLM / gateway: {_x(d['litellm_cpu_vs_gateway'])} CPU per stream, "
             f"{_x(d['litellm_p99_vs_gateway'])} TTFT p99 overhead"
@@ -389,21 +398,23 @@ def throughput_section(t: dict[str, Any], d: dict[str, float | None], skipped: d
         "The baseline is the bare aiohttp handler in `harness/bench/bare_sse.py` sending the same frames "
         "with no validation, scenarios or journal; aimock serves one catch-all fixture streamed in as "
         "many chunks. The measuring client (one Python process) shares the cores: its own CPU is beside "
-        "each row, and where it nears a full core it, not the server, sets the streams/s.",
+        "each row, and where it nears a full core it, not the server, sets the streams/s; the machine "
+        "column is every core's busy time over the rounds (100 % per core, other work included).",
         "",
         "| server | streams/s | chunks/s | CPU ms / stream | % of a core | client CPU ms / stream | "
-        "client % of a core |",
-        "|---|---|---|---|---|---|---|",
+        "client % of a core | machine busy |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for name, s in (t.get("servers") or {}).items():
         out.append(
             f"| {SERVER_TITLES.get(name, name)} | {s['streams_per_s']} | {s['chunks_per_s']} | "
             f"{_ms(s['cpu_ms_per_stream'])} | {_pct(s['pct_of_core'])} | {_ms(s['client_cpu_ms_per_stream'])} | "
-            f"{_pct(s['client_pct_of_core'])} |"
+            f"{_pct(s['client_pct_of_core'])} | {_pct(s.get('machine_busy_pct'))} |"
         )
     out += [
         "",
-        f"Mock / bare: {t['ratio_streams']} x streams/s, {t['ratio_chunks']} x chunks/s."
+        _load_avg(t)
+        + f"Mock / bare: {t['ratio_streams']} x streams/s, {t['ratio_chunks']} x chunks/s."
         + (
             f" aimock / mock: {_x(d['aimock_streams_vs_mock'])} streams/s, {_x(d['aimock_cpu_vs_mock'])} "
             "CPU per stream."
@@ -467,7 +478,8 @@ def held_section(h: dict[str, Any]) -> list[str]:
         f"| the measuring client's own event-loop lag: p99 / max | {_ms(h.get('client_lag_p99'))} / "
         f"{_ms(h.get('client_lag_max'))} |",
         "",
-        "The client-side gaps include the measuring client's own delay in reading 500 streams on the same "
+        _load_avg(h)
+        + "The client-side gaps include the measuring client's own delay in reading 500 streams on the same "
         "cores as the gateway and the mock (its loop lag above); the gateway's stamps say when each "
         "heartbeat was written, but not the first one's distance from the connected comment.",
     ]

@@ -29,7 +29,7 @@ from typing import Any
 
 import aiohttp
 
-from harness.load.proc_cpu import CpuMeter
+from harness.load.proc_cpu import CpuMeter, machine_busy_seconds
 from harness.load.stats import percentile
 from harness.load.stream_watch import CHAT, GATEWAY, StreamOutcome
 
@@ -147,6 +147,22 @@ class Side:
     per_worker: int | None = None  # streams per client per round (None: the suite's own)
 
 
+class RoundCpu:
+    """CPU seconds over one round: each named process (the measuring ``client`` alone, without
+    the servers it started) and every core of the machine (``machine``: other work included)."""
+
+    def __init__(self, pids: dict[str, int]) -> None:
+        self.meter = CpuMeter(pids, alone=["client"]).start()
+        self.machine0 = machine_busy_seconds()
+
+    def add_to(self, totals: dict[str, float]) -> None:
+        for name, use in self.meter.stop().items():
+            totals[name] = totals.get(name, 0.0) + use.cpu_s
+        machine1 = machine_busy_seconds()
+        if self.machine0 is not None and machine1 is not None:
+            totals["machine"] = totals.get("machine", 0.0) + machine1 - self.machine0
+
+
 def _cpu_pids(server: int | None, mock_pid: int | None) -> dict[str, int]:
     pids = {"client": os.getpid()}
     if server is not None:
@@ -162,12 +178,15 @@ def _per_stream(cpu_s: float | None, streams: int) -> float | None:
 
 def _cpu_figures(cpu_s: dict[str, float], streams: int, wall_s: float) -> dict[str, float | None]:
     """CPU ms per stream and % of one core of the server (``cpu_ms_per_stream``,
-    ``pct_of_core``), the mock (``mock_...``) and the measuring client (``client_...``)."""
+    ``pct_of_core``), the mock (``mock_...``) and the measuring client (``client_...``), and how
+    busy the whole machine was (``machine_busy_pct``, 100 per core)."""
     out: dict[str, float | None] = {}
     for name, prefix in (("server", ""), ("mock", "mock_"), ("client", "client_")):
         cpu = cpu_s.get(name)
         out[f"{prefix}cpu_ms_per_stream"] = _per_stream(cpu, streams)
         out[f"{prefix}pct_of_core"] = None if cpu is None or not wall_s else round(cpu / wall_s * 100, 1)
+    busy = cpu_s.get("machine")
+    out["machine_busy_pct"] = None if busy is None or not wall_s else round(busy / wall_s * 100, 1)
     return out
 
 
@@ -191,14 +210,13 @@ async def gateway_overhead(
         await _streams(side.request, cfg.overhead_concurrency, 1, stagger)
     for _ in range(cfg.rounds):
         for side in sides:
-            meter = CpuMeter(_cpu_pids(side.pid, mock_pid), alone=["client"]).start()
+            meter = RoundCpu(_cpu_pids(side.pid, mock_pid))
             t0 = time.perf_counter()
             out = await _streams(
                 side.request, cfg.overhead_concurrency, side.per_worker or cfg.overhead_per_worker, stagger
             )
             wall[side.name] += time.perf_counter() - t0
-            for name, use in meter.stop().items():
-                cpu[side.name][name] = cpu[side.name].get(name, 0.0) + use.cpu_s
+            meter.add_to(cpu[side.name])
             good = _ok(out)
             failures[side.name] += len(out) - len(good)
             outs[side.name].extend(good)
@@ -244,14 +262,13 @@ async def mock_throughput(sides: list[Side], cfg: BenchConfig) -> dict[str, Any]
             await run_for(cfg.throughput_concurrency, 0.2, lambda r=side.request: count_stream(session, r))
         for _ in range(cfg.rounds):
             for side in sides:
-                meter = CpuMeter(_cpu_pids(side.pid, None), alone=["client"]).start()
+                meter = RoundCpu(_cpu_pids(side.pid, None))
                 results, wall = await run_for(
                     cfg.throughput_concurrency,
                     cfg.throughput_seconds,
                     lambda r=side.request: count_stream(session, r),
                 )
-                for name, use in meter.stop().items():
-                    cpu[side.name][name] = cpu[side.name].get(name, 0.0) + use.cpu_s
+                meter.add_to(cpu[side.name])
                 complete = [frames for done, frames in results if done]
                 complete_total[side.name] += len(complete)
                 wall_total[side.name] += wall
