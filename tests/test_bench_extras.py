@@ -12,6 +12,7 @@ import yaml
 
 from harness.bench import extras
 from harness.bench.__main__ import skipped_extras
+from harness.load.services import ServiceError
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -98,3 +99,14 @@ def test_quick_and_without_leave_comparisons_out_with_a_reason():
         "litellm": "left out of --quick (its start-up alone takes seconds)",
     }
     assert skipped_extras(argparse.Namespace(quick=False, without=[])) == {}
+
+
+def test_a_server_that_would_not_start_is_skipped_in_one_line():
+    exc = ServiceError(
+        "mock-workers-2 exited with code 1 before it was ready:\nTraceback (most recent call last):\n"
+        "  File \"cli.py\", line 94, in serve\nModuleNotFoundError: No module named 'x'\n"
+    )
+    assert extras.one_line(exc) == (
+        "mock-workers-2 exited with code 1 before it was ready (ModuleNotFoundError: No module named 'x')"
+    )
+    assert extras.one_line(ServiceError("refused")) == "refused"

@@ -144,7 +144,7 @@ def run_steady(
             try:
                 litellm.service.wait_ready(LITELLM_START_S)
             except ServiceError as exc:
-                skip["litellm"] = f"LiteLLM proxy did not start: {exc}"
+                skip["litellm"] = f"LiteLLM proxy did not start: {extras.one_line(exc)}"
                 litellm = None
         settle_heap()  # the measuring client too: a full collection mid-run would read as latency
         token = mint_token(secret, sub="bench")
@@ -201,7 +201,7 @@ def run_throughput(
             try:
                 started.append(service.start())
             except ServiceError as exc:
-                skip[extra] = f"{service.name} did not start: {exc}"
+                skip[extra] = f"{service.name} did not start: {extras.one_line(exc)}"
                 continue
             sides.append(suites.Side(side, suites.mock_chat(url, None), pid(service)))
         return asyncio.run(suites.mock_throughput(sides, cfg))

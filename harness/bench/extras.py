@@ -88,6 +88,14 @@ def mock_serve_help() -> str:
     return proc.stdout + proc.stderr
 
 
+def one_line(exc: BaseException) -> str:
+    """A start-up failure as one line: what happened, and the last line its process printed."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    if len(lines) <= 1:
+        return lines[0] if lines else type(exc).__name__
+    return f"{lines[0].rstrip(':')} ({lines[-1]})"
+
+
 # --- LiteLLM proxy -------------------------------------------------------------------------------
 
 
