@@ -3,9 +3,11 @@
 Installing the package is enough for a project's tests to get these fixtures:
 
 ``mock_openai_server`` (session scope)
-    The mock, started in-process on a free 127.0.0.1 port with the scenario files found under
-    ``--mock-scenarios`` / the ``mock_scenarios`` ini option (default: ``./scenarios`` when it
-    exists).
+    The mock, started in-process on a free 127.0.0.1 port with the built-in scenario catalogue
+    (shipped inside the package, found by name) and the project's own scenario files on top:
+    ``--mock-scenarios PATH`` / the ``mock_scenarios`` ini option, else ``./scenarios`` when it
+    exists. A project's scenario replaces a built-in one of the same name; a path that was asked
+    for and does not exist stops the session at its start.
 ``mock_openai`` (function scope)
     A handle bound to a fresh ``X-Mock-Session``, so attempt counters and the journal are this
     test's own, even under pytest-xdist::
@@ -28,6 +30,7 @@ from typing import Any
 import pytest
 
 from mockserver.config import MockConfig
+from mockserver.scenario.loader import CATALOGUE
 from mockserver.web_admin import reset_session
 from mockserver.web_app import JOURNAL
 from mockserver.web_runner import MockServer
@@ -57,9 +60,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "mock_scenario(name): the mock scenario this test's clients use")
+    missing = [p for p in _project_scenarios(config) if not Path(p).exists()]
+    if missing:
+        raise pytest.UsageError(
+            "mock_openai: scenario path(s) not found: "
+            + ", ".join(missing)
+            + " (from --mock-scenarios or the mock_scenarios ini option)"
+        )
 
 
-def _scenario_paths(config: pytest.Config) -> list[str]:
+def _project_scenarios(config: pytest.Config) -> list[str]:
+    """The project's own scenario files and folders (the catalogue's come first, see below)."""
     paths = config.getoption("--mock-scenarios") or []
     if not paths:
         root = Path(str(config.rootpath))
@@ -68,6 +79,10 @@ def _scenario_paths(config: pytest.Config) -> list[str]:
         default = Path(str(config.rootpath)) / "scenarios"
         paths = [str(default)] if default.is_dir() else []
     return paths
+
+
+def _scenario_paths(config: pytest.Config) -> list[str]:
+    return [str(CATALOGUE), *_project_scenarios(config)]
 
 
 class MockOpenAI:

@@ -110,4 +110,5 @@ async def test_a_slow_store_never_blocks_the_answer(gateway_factory, mock_sessio
     assert answer.of("usage")[0].data["tokens_in"] == prompt_tokens("quick")
     assert 0.15 <= elapsed < 1.5
     [call] = [e["payload"] for e in gateway_events(gw, "openai_call")]
-    assert call["memory_turns"] == 0 and call["memory_ms"] >= 150
+    # the loop's timer fires on its own millisecond clock: up to ~1 ms before perf_counter says
+    assert call["memory_turns"] == 0 and call["memory_ms"] >= 145

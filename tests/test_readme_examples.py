@@ -1,25 +1,37 @@
-"""The README's plugin examples, run as written: what the README promises is what a user gets."""
+"""The README's plugin examples, run verbatim in a project that is not this one: no conftest, no
+ini settings (pytest-asyncio in its default strict mode), the project's own scenario file."""
 
 from __future__ import annotations
 
-import openai
 import pytest
+from readme_blocks import blocks, plugin_project
+
+pytest_plugins = ["pytester"]
 
 
-def test_retry_after_is_honoured(mock_openai):
-    client = mock_openai.client(scenario="chat-429-retry-after-ms")
-    client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}])
-    assert [e["retry_count"] for e in mock_openai.journal()] == [0, 1]
-
-
-@pytest.mark.mock_scenario("chat-stream-drop")
-async def test_drop(mock_openai):
-    client = mock_openai.async_client(max_retries=0)
-    stream = await client.chat.completions.create(
-        model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}], stream=True
+def test_the_readme_plugin_examples_pass_in_a_strict_mode_project(pytester: pytest.Pytester):
+    plugin_project(pytester.path)
+    pytester.makeini("[pytest]\n")  # this repo's asyncio_mode = auto must not leak in
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "-q", "-W", "error::pytest.PytestUnraisableExceptionWarning"
     )
-    with pytest.raises(openai.APIConnectionError):
-        async for _ in stream:
-            pass
-    [entry] = mock_openai.journal()
-    assert entry["ended"] == "dropped" and entry["faults"] == ["drop"]
+    result.assert_outcomes(passed=3)
+
+
+def test_the_async_example_runs_under_anyio(pytester: pytest.Pytester):
+    plugin_project(pytester.path)
+    pytester.makeini("[pytest]\n")
+    [sync_and_async, _] = blocks("Pin it in CI: the pytest plugin", "python")
+    anyio = sync_and_async.replace("@pytest.mark.asyncio", "@pytest.mark.anyio")
+    (pytester.path / "test_readme_0.py").write_text(
+        anyio + "\n\n@pytest.fixture\ndef anyio_backend():\n    return 'asyncio'\n"
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:aiohttp", "-p", "no:asyncio", "-q")
+    result.assert_outcomes(passed=3)
+
+
+def test_a_project_scenario_path_that_does_not_exist_stops_the_session(pytester: pytest.Pytester):
+    pytester.makepyfile(test_x="def test_x(mock_openai):\n    pass\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--mock-scenarios", "nope/")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*mock_openai: scenario path(s) not found: nope/*"])

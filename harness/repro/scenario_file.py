@@ -11,10 +11,12 @@ adds what only the repro needs and checks the ``stack:`` block::
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mockserver.scenario.loader import CATALOGUE
 from mockserver.scenario.schema import Scenario, ScenarioError, parse_file
 
 from .expect import unknown_operators
@@ -41,8 +43,8 @@ class ScenarioFile:
 
 
 def scenario_roots() -> list[Path]:
-    """Where names are looked up: ``./scenarios`` and the project's own ``scenarios`` folder."""
-    roots = [Path.cwd() / "scenarios", Path(__file__).resolve().parents[2] / "scenarios"]
+    """Where names are looked up: ``./scenarios``, then the built-in catalogue in the package."""
+    roots = [Path.cwd() / "scenarios", CATALOGUE]
     seen: list[Path] = []
     for root in roots:
         if root.is_dir() and root.resolve() not in seen:
@@ -69,7 +71,10 @@ def locate(path_or_name: str) -> Path:
     ]
     if not found:
         where = ", ".join(str(r) for r in scenario_roots()) or "no scenarios folder found"
-        raise ScenarioFileError(f"no scenario named '{path_or_name}' (looked in {where})")
+        names = {p.stem for root in scenario_roots() for p in root.rglob("*") if p.suffix in SUFFIXES}
+        close = difflib.get_close_matches(path_or_name, sorted(names), n=3)
+        hint = f"; did you mean {' or '.join(repr(n) for n in close)}?" if close else ""
+        raise ScenarioFileError(f"no scenario named '{path_or_name}' (looked in {where}){hint}")
     return found[0].resolve()
 
 

@@ -1,4 +1,9 @@
-"""Finding and loading scenario files: one file per scenario, named by its stem, unique overall."""
+"""Finding and loading scenario files: one file per scenario, named by its stem.
+
+Names are unique within each path given; across paths, a later one overrides an earlier one by
+name, so a project's own ``scenarios/`` can replace a scenario of the built-in catalogue
+(:data:`CATALOGUE`, shipped inside the package) without renaming it.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from .engine import ScenarioEngine
 from .schema import Scenario, ScenarioError, parse_file
 
 SUFFIXES = (".yaml", ".yml")
+CATALOGUE = Path(__file__).resolve().parents[1] / "catalogue"  # the built-in scenarios
 
 
 def scenario_files(paths: list[str] | tuple[str, ...]) -> tuple[list[Path], list[str]]:
@@ -26,26 +32,32 @@ def scenario_files(paths: list[str] | tuple[str, ...]) -> tuple[list[Path], list
 
 
 def load_all(paths: list[str] | tuple[str, ...]) -> tuple[dict[str, Scenario], list[str]]:
-    """Every scenario found, by name, and every problem (one line each)."""
-    files, problems = scenario_files(paths)
+    """Every scenario found, by name, and every problem (one line each). Within one path a name
+    is defined once; a later path's scenario replaces an earlier path's of the same name."""
     scenarios: dict[str, Scenario] = {}
+    problems: list[str] = []
     seen: set[Path] = set()
-    for f in files:
-        if f.resolve() in seen:
-            continue
-        seen.add(f.resolve())
-        try:
-            sc = parse_file(f)
-        except ScenarioError as err:
-            problems.extend(err.problems)
-            continue
-        if sc.name in scenarios:
-            problems.append(
-                f"{f}:1: (name): scenario '{sc.name}' is already defined in "
-                f"{scenarios[sc.name].path}; scenario names (file stems) must be unique"
-            )
-            continue
-        scenarios[sc.name] = sc
+    for raw in paths:
+        files, missing = scenario_files([raw])
+        problems.extend(missing)
+        here: dict[str, Scenario] = {}
+        for f in files:
+            if f.resolve() in seen:
+                continue
+            seen.add(f.resolve())
+            try:
+                sc = parse_file(f)
+            except ScenarioError as err:
+                problems.extend(err.problems)
+                continue
+            if sc.name in here:
+                problems.append(
+                    f"{f}:1: (name): scenario '{sc.name}' is already defined in "
+                    f"{here[sc.name].path}; scenario names (file stems) must be unique"
+                )
+                continue
+            here[sc.name] = sc
+        scenarios.update(here)
     return scenarios, problems
 
 

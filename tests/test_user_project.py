@@ -1,0 +1,60 @@
+"""A user's own project, from a plain ``pip install`` of the wheel (no extras, no editable install,
+nothing of this checkout on the path): the README's plugin examples, verbatim, pass there.
+
+Slow (it builds the wheel and installs it into a fresh virtual env), so it has its own marker:
+``.ci/run`` runs it after ``make test``; ``pytest -m user_project`` runs it by hand.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from readme_blocks import plugin_project
+
+ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.user_project
+
+
+def run(argv: list[str], cwd: Path, timeout: float) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    done = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    assert done.returncode == 0, (
+        f"{' '.join(argv)} exited {done.returncode}:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    )
+    return done
+
+
+@pytest.fixture(scope="module")
+def user_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    base = tmp_path_factory.mktemp("user")
+    run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(base / "dist"), str(ROOT)],
+        base,
+        300,
+    )
+    [wheel] = (base / "dist").glob("*.whl")
+    run([sys.executable, "-m", "venv", str(base / "venv")], base, 120)
+    py = base / "venv" / "bin" / "python"
+    run([str(py), "-m", "pip", "install", "-q", str(wheel), "pytest", "pytest-asyncio"], base, 600)
+    return base / "venv" / "bin"
+
+
+def test_the_readme_plugin_examples_pass_in_a_fresh_project(user_venv: Path, tmp_path: Path):
+    project = tmp_path / "my-project"
+    project.mkdir()
+    plugin_project(project)
+    done = run([str(user_venv / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider"], project, 300)
+    assert "3 passed" in done.stdout
+
+
+def test_the_clis_and_the_catalogue_come_with_the_package(user_venv: Path, tmp_path: Path):
+    plugin_project(tmp_path)
+    done = run([str(user_venv / "mockopenai"), "validate", "scenarios"], tmp_path, 60)
+    assert "1 scenario(s) OK" in done.stdout
+    listed = run([str(user_venv / "mockopenai"), "scenarios", "scenarios"], tmp_path, 60)
+    assert "flaky-upstream" in listed.stdout
+    run([str(user_venv / "harness"), "--help"], tmp_path, 60)
