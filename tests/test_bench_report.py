@@ -49,7 +49,7 @@ def server(streams_per_s, cpu):
         "mock_pct_of_core": None,
         "client_cpu_ms_per_stream": 0.6,
         "client_pct_of_core": 70.0,
-        "machine_busy_pct": 180.0,
+        "machine_busy_pct": 120.0,
     }
 
 
@@ -162,7 +162,7 @@ def test_report_names_the_machine_but_no_paths():
     assert "| mock CPU per zero-delay chat stream | 0.90 ms | <= 0.5 ms | missed |" in text
     assert "| mock streams/s, `--workers 2` / `--workers 1` | 1.56 x | >= 1.5 x | met |" in text
     assert "| reference gateway | 400 | 0 | 152.90 ms | 171.50 ms | 1.70 ms | 13.50 ms |" in text
-    assert "| 4.50 ms | 46.0 | 150 % |" in text and "| 0.60 ms | 70 % | 180 % |" in text
+    assert "| 4.50 ms | 46.0 | 150 % |" in text and "| 0.60 ms | 70 % | 120 % |" in text
     assert "| bare aiohttp relay | 400 |" in text and "| LiteLLM proxy (1 worker) | 200 |" in text
     assert (
         "| mock (`mockopenai serve`, 1 worker) | 450.0 | 10350.0 | 0.90 ms | 90 % | 0.60 ms | 70 % |" in text
@@ -233,3 +233,19 @@ def test_a_quick_bench_run_measures_all_four(tmp_path):
     assert "| bare aiohttp relay | 5 | 0 |" in text  # no failed streams on any side
     assert "Machine: cpus" in text
     assert "## Held streams" in text
+
+
+def test_workers_cannot_show_scaling_when_one_worker_already_fills_the_machine():
+    results = json.loads(json.dumps(RESULTS))
+    results["throughput"]["cores"] = 2
+    results["throughput"]["servers"]["mock"]["machine_busy_pct"] = 186.0  # server + client: 1.86 cores
+    results["throughput"]["servers"]["mock-workers-2"]["streams_per_s"] = 460.0
+    assert verdicts(results)["workers"] is None  # not a miss: the ratio would measure the machine
+    line = next(x for x in summary_lines(results) if x.startswith("mock --workers 2 vs"))
+    assert line.endswith(
+        "(target >= 1.5 x: machine-limited: the 1-worker rounds already kept 1.86 of 2 cores busy)"
+    )
+    assert (
+        "| >= 1.5 x | machine-limited: the 1-worker rounds already kept 1.86 of 2 cores busy |"
+        in render_markdown(results, {"cpus": 2}, 1.0)
+    )

@@ -287,6 +287,7 @@ async def mock_throughput(sides: list[Side], cfg: BenchConfig) -> dict[str, Any]
     first, base = sides[0].name, sides[1].name
     return {
         "concurrency": cfg.throughput_concurrency,
+        "cores": os.cpu_count(),
         "seconds_per_round": cfg.throughput_seconds,
         "rounds": cfg.rounds,
         "servers": servers,
