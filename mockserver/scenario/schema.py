@@ -201,6 +201,17 @@ class _Bad(Exception):
     """A value that does not fit; the message says what was expected."""
 
 
+def _schema(json_schema: dict[str, Any]) -> Callable[[Callable[[Any], Any]], Callable[[Any], Any]]:
+    """Attach to a checker the JSON Schema of what it accepts (:mod:`.json_schema` reads it), so
+    the validator and the published schema are one definition."""
+
+    def attach(check: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        check.json_schema = json_schema  # type: ignore[attr-defined]
+        return check
+
+    return attach
+
+
 def _describe(value: Any) -> str:
     if value is None:
         return "nothing (null)"
@@ -219,7 +230,11 @@ def _describe(value: Any) -> str:
 
 def _number(lo: float = 0.0, hi: float = math.inf, integer: bool = False) -> Callable[[Any], Any]:
     kind = "an integer" if integer else "a number"
+    bounds: dict[str, Any] = {"minimum": lo}
+    if not math.isinf(hi):
+        bounds["maximum"] = hi
 
+    @_schema({"type": "integer" if integer else "number", **bounds})
     def check(value: Any) -> Any:
         ok = isinstance(value, int) if integer else isinstance(value, (int, float))
         if isinstance(value, bool) or not ok or math.isnan(value):
@@ -232,7 +247,11 @@ def _number(lo: float = 0.0, hi: float = math.inf, integer: bool = False) -> Cal
     return check
 
 
+ONE_LINE_PATTERN = r"^\s*[^\n]*\S\s*$"  # what strip() leaves holds no newline
+
+
 def _string(one_line: bool = False) -> Callable[[Any], Any]:
+    @_schema({"type": "string", "minLength": 1, **({"pattern": ONE_LINE_PATTERN} if one_line else {})})
     def check(value: Any) -> Any:
         if not isinstance(value, str) or not value.strip():
             raise _Bad(f"expected a non-empty string, got {_describe(value)}")
@@ -243,6 +262,7 @@ def _string(one_line: bool = False) -> Callable[[Any], Any]:
     return check
 
 
+@_schema({"type": "boolean"})
 def _boolean(value: Any) -> Any:
     if not isinstance(value, bool):
         raise _Bad(f"expected true or false, got {_describe(value)}")
@@ -250,6 +270,7 @@ def _boolean(value: Any) -> Any:
 
 
 def _choice(options: tuple[str, ...]) -> Callable[[Any], Any]:
+    @_schema({"enum": list(options)})
     def check(value: Any) -> Any:
         if value not in options:
             raise _Bad(
@@ -262,6 +283,9 @@ def _choice(options: tuple[str, ...]) -> Callable[[Any], Any]:
 
 
 def _one_or_many(item: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    one = item.json_schema  # type: ignore[attr-defined]
+
+    @_schema({"anyOf": [one, {"type": "array", "items": one, "minItems": 1}]})
     def check(value: Any) -> Any:
         values = value if isinstance(value, list) else [value]
         if not values:
@@ -271,12 +295,14 @@ def _one_or_many(item: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return check
 
 
+@_schema({"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1})
 def _string_list(value: Any) -> Any:
     if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
         raise _Bad(f"expected a list of strings, got {_describe(value)}")
     return list(value)
 
 
+@_schema({"type": "object", "additionalProperties": {"type": ["string", "number"]}})
 def _headers(value: Any) -> Any:
     if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
         raise _Bad(f"expected a mapping of header names to values, got {_describe(value)}")
@@ -286,10 +312,12 @@ def _headers(value: Any) -> Any:
     return {k: str(v) for k, v in value.items()}
 
 
+@_schema({"anyOf": [{"type": "number", "minimum": 0}, {"type": "null"}]})
 def _optional_interval(value: Any) -> Any:
     return None if value is None else _number()(value)
 
 
+@_schema({})
 def _any(value: Any) -> Any:
     return value
 
@@ -338,8 +366,13 @@ FAULT_ONE_OF: dict[str, tuple[str, ...]] = {
 }
 FAULT_ANY_OF: dict[str, tuple[str, ...]] = {"rate_limit": ("rpm", "tpm")}
 
+@_schema({"type": "string"})
+def _text(value: Any) -> Any:
+    return value if isinstance(value, str) else _fail(f"expected a string, got {_describe(value)}")
+
+
 RESPONSE_FIELDS: dict[str, Callable[[Any], Any]] = {
-    "text": lambda v: v if isinstance(v, str) else _fail(f"expected a string, got {_describe(v)}"),
+    "text": _text,
     "tokens": _number(1, integer=True),
     "ttft_ms": MS,
     "inter_token_ms": MS,
