@@ -1,6 +1,6 @@
 """The gateway's aiohttp application: routes, the request-id/CORS middleware, the chat handler.
 
-``POST /api/v1/chat`` follows DESIGN.md §3: request id → auth → validation (400 before any
+``POST /api/v1/chat`` follows docs/architecture.md: request id → auth → validation (400 before any
 stream) → SSE opened and flushed → heartbeat → memory (raced) → upstream relay → telemetry.
 
 Mock scenario selection through the gateway: the gateway passes its incoming ``X-Mock-Scenario``
