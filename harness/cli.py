@@ -13,6 +13,23 @@ import sys
 COMMANDS = ("gateway", "token", "repro", "health", "telemetry", "load", "run")
 
 
+class DefaultsHelpFormatter(argparse.HelpFormatter):
+    """Every option's default in its help line, unless the help already says it."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if (
+            "default" in text
+            or action.default is None
+            or action.default is False
+            or action.default is argparse.SUPPRESS
+            or action.default == []
+            or not action.option_strings
+        ):
+            return text
+        return f"{text} (default: %(default)s)"
+
+
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The parser; with ``only``, just that subcommand's module is imported (a server's start-up
     should not pay for importing the load runner, the repro runner and the mock)."""
@@ -25,7 +42,9 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
             if exc.name != f"harness.commands.{name}":
                 raise
             continue
-        sp = sub.add_parser(name, help=module.HELP, description=module.HELP)
+        sp = sub.add_parser(
+            name, help=module.HELP, description=module.HELP, formatter_class=DefaultsHelpFormatter
+        )
         module.add_arguments(sp)
         sp.set_defaults(_run=module.run)
     return p
