@@ -83,7 +83,8 @@ async def measure_overhead(
     if litellm is not None:
         req = suites.litellm_chat(litellm.url, litellm.master_key)
         sides.append(suites.Side("litellm", req, pid(litellm.service), cfg.litellm_per_worker))
-    return await suites.gateway_overhead(pid(mock), sides, SCENARIO, SCENARIO_TTFT_MS, cfg)
+    ttft_ms = SCENARIO_TTFT_MS * cfg.steady_time_scale
+    return await suites.gateway_overhead(pid(mock), sides, SCENARIO, ttft_ms, cfg)
 
 
 def ensure_open_files(needed: int) -> int:
@@ -110,7 +111,14 @@ def run_steady(
 
     results: dict[str, Any] = {}
     overhead = "overhead" in which
-    stack = Stack([args.scenarios], SCENARIO, gateway=overhead, jwt_secret=secret, log_dir=tmp)
+    stack = Stack(
+        [args.scenarios],
+        SCENARIO,
+        gateway=overhead,
+        jwt_secret=secret,
+        log_dir=tmp,
+        time_scale=cfg.steady_time_scale,  # the zero-delay throughput streams have no waits to scale
+    )
     upstream = f"{stack.mock_url}/s/{SCENARIO}/v1"
     bare_port, relay_port = free_port(HOST), free_port(HOST)
     bare = Service(
@@ -159,7 +167,9 @@ def run_steady(
             results["throughput"] = run_throughput(stack, bare, bare_url, args, tmp, cfg, skip)
         if "fidelity" in which:
             results["fidelity"] = asyncio.run(
-                suites.timing_fidelity(stack.mock_url, SCENARIO, SCENARIO_TTFT_MS, cfg)
+                suites.timing_fidelity(
+                    stack.mock_url, SCENARIO, SCENARIO_TTFT_MS * cfg.steady_time_scale, cfg
+                )
             )
     for figures in results.values():  # how busy the machine was as each benchmark ended
         figures["load_avg_1m"] = round(os.getloadavg()[0], 2)

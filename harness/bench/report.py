@@ -358,7 +358,9 @@ def overhead_section(o: dict[str, Any], d: dict[str, float | None]) -> list[str]
         "",
         "## Gateway overhead and CPU per stream",
         "",
-        f"Scenario `{o['scenario']}` (TTFT 150 ms, then 20 tokens 100 ms apart); {o['concurrency']} "
+        f"Scenario `{o['scenario']}` (TTFT 150 ms, then 20 tokens 100 ms apart"
+        + ("" if o.get("time_scale", 1.0) == 1.0 else f"; every wait x {o['time_scale']:g} in this run")
+        + f"); {o['concurrency']} "
         f"concurrent clients, each streaming back to back, {o['rounds']} rounds alternating the paths. "
         "The same mock is called directly, through the reference gateway (`POST /api/v1/chat`), through "
         "the bare aiohttp relay of `harness/bench/bare_relay.py` (the same endpoint and events with no "

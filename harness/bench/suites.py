@@ -65,6 +65,7 @@ class BenchConfig:
     held_streams: int = 500
     held_heartbeat_ms: int = 500  # the gateway's OPENAI_SSE_HEARTBEAT_MS for the held run
     held_time_scale: float = 1.0  # the mock's time scale for the held run (its silence shrinks with it)
+    steady_time_scale: float = 1.0  # the mock's time scale for the overhead and fidelity runs
 
     @classmethod
     def quick(cls) -> BenchConfig:
@@ -82,6 +83,7 @@ class BenchConfig:
             held_streams=20,
             held_heartbeat_ms=100,
             held_time_scale=0.1,
+            steady_time_scale=0.1,
         )
 
 
@@ -223,6 +225,7 @@ async def gateway_overhead(
     figures: dict[str, Any] = {
         "concurrency": cfg.overhead_concurrency,
         "scenario": scenario,
+        "time_scale": cfg.steady_time_scale,
         "rounds": cfg.rounds,
         "paths": {},
     }
