@@ -1,4 +1,4 @@
-"""The benchmark report: the machine it ran on, and the four figures against DESIGN.md's targets."""
+"""The benchmark report: the machine it ran on, and every figure against its target (docs/targets.md)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from harness.load.proc_cpu import BUSY_SHARE
 
 from .held_streams import ON_TIME_FACTOR
 
-# DESIGN.md section 8
+# docs/targets.md
 OVERHEAD_P50_MS = 2.0
 OVERHEAD_P99_MS = 10.0
 GATEWAY_CPU_VS_RELAY = 1.5  # the gateway's CPU per stream, at most this many times the bare relay's
@@ -238,7 +238,7 @@ def render_markdown(results: dict[str, Any], machine: dict[str, Any], elapsed_s:
         + ", ".join(f"{k} {v_}" for k, v_ in machine.items())
         + f", load average (1 min) at the end {os.getloadavg()[0]:.2f}.",
         "",
-        "| what | measured | target (DESIGN.md section 8) | verdict |",
+        "| what | measured | target ([docs/targets.md](docs/targets.md)) | verdict |",
         "|---|---|---|---|",
     ]
     o, t, f = results.get("overhead"), results.get("throughput"), results.get("fidelity")
