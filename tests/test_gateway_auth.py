@@ -86,11 +86,11 @@ class CountingVerify:
         self.calls = 0
         self.refuse: AuthError | None = None
 
-    def __call__(self, token: str, secret: str, audience: str | None = None):
+    def __call__(self, token: str, secret: str, audience: str | None = None, max_ttl_s=None):
         self.calls += 1
         if self.refuse is not None:
             raise self.refuse
-        return real_verify(token, secret, audience)
+        return real_verify(token, secret, audience, max_ttl_s)
 
 
 real_verify = verify_token

@@ -65,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
         host=settings.host,
         port=settings.port,
         handler_cancellation=True,
+        backlog=2048,  # 500+ clients connecting at once must not overflow the listen queue (128)
         access_log=None,
         print=None,
         shutdown_timeout=2.0,

@@ -1,7 +1,10 @@
 """Bearer JWT auth (HS256): minting tokens for tests and tools, and checking them.
 
 Only HS256 is accepted: a token signed with another algorithm, or with ``alg: none``, is refused
-the same way as a wrong signature. ``exp`` and ``sub`` are required.
+the same way as a wrong signature. ``exp`` and ``sub`` are required; ``exp``, ``iat`` and ``nbf``
+must be numbers (PyJWT would take ``"1700000000"``), and a token may not live longer than the
+gateway's maximum lifetime (``JWT_MAX_TTL_S``, a day by default). Whatever the header holds,
+the answer is a 401 with a reason, never an exception.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from typing import Any
 import jwt
 
 ALGORITHM = "HS256"
+MAX_TOKEN_CHARS = 8192  # a JWT of a few claims is a few hundred characters
+TIME_CLAIMS = ("exp", "iat", "nbf")
 
 
 class AuthError(Exception):
@@ -45,10 +50,17 @@ def bearer_token(authorization: str | None) -> str:
     scheme, _, token = authorization.strip().partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise AuthError("missing_token", "The Authorization header must be 'Bearer <JWT>'.")
-    return token.strip()
+    token = token.strip()
+    if len(token) > MAX_TOKEN_CHARS:
+        raise AuthError("invalid_token", f"The token is too long: at most {MAX_TOKEN_CHARS} characters.")
+    if not token.isascii():
+        raise AuthError("invalid_token", "The token is not a valid JWT (it holds non-ASCII characters).")
+    return token
 
 
-def verify_token(token: str, secret: str, audience: str | None = None) -> Principal:
+def verify_token(
+    token: str, secret: str, audience: str | None = None, max_ttl_s: float | None = None
+) -> Principal:
     options: dict[str, Any] = {"require": ["exp", "sub"], "verify_aud": audience is not None}
     try:
         claims = jwt.decode(token, secret, algorithms=[ALGORITHM], audience=audience, options=options)
@@ -66,14 +78,38 @@ def verify_token(token: str, secret: str, audience: str | None = None) -> Princi
         raise AuthError("invalid_token", "The token is not a valid JWT.") from None
     except jwt.InvalidTokenError as exc:
         raise AuthError("invalid_token", f"The token is not valid: {exc}.") from None
+    except (ValueError, TypeError, OverflowError):  # e.g. an exp of 1e400: no date at all
+        raise AuthError("invalid_token", "The token is not a valid JWT.") from None
+    for claim in TIME_CLAIMS:
+        value = claims.get(claim)
+        if claim in claims and not _is_time(value):
+            raise AuthError(
+                "invalid_token", f"The token's '{claim}' claim must be a number of seconds since the epoch."
+            )
+    if max_ttl_s is not None and claims["exp"] - time.time() > max_ttl_s:
+        raise AuthError(
+            "invalid_token",
+            f"The token lives too long: it may expire at most {max_ttl_s:g} s from now (JWT_MAX_TTL_S).",
+        )
     sub = claims.get("sub")
     if not isinstance(sub, str) or not sub:
         raise AuthError("invalid_token", "The token's 'sub' claim must be a non-empty string.")
     return Principal(sub=sub, claims=claims)
 
 
-def authenticate(authorization: str | None, secret: str, audience: str | None = None) -> Principal:
-    return verify_token(bearer_token(authorization), secret, audience)
+MAX_EPOCH_S = 1e11  # the year 5138: a later "date" is not one (and 10**400 is no float at all)
+
+
+def _is_time(value: Any) -> bool:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return abs(value) < MAX_EPOCH_S  # also False for NaN and the infinities
+
+
+def authenticate(
+    authorization: str | None, secret: str, audience: str | None = None, max_ttl_s: float | None = None
+) -> Principal:
+    return verify_token(bearer_token(authorization), secret, audience, max_ttl_s)
 
 
 class TokenCache:
@@ -92,9 +128,11 @@ class TokenCache:
         audience: str | None = None,
         size: int = 4096,
         clock: Callable[[], float] = time.time,
+        max_ttl_s: float | None = None,
     ) -> None:
         self.secret = secret
         self.audience = audience
+        self.max_ttl_s = max_ttl_s
         self.size = size
         self.clock = clock
         self._valid: dict[str, tuple[float, Principal]] = {}
@@ -106,7 +144,7 @@ class TokenCache:
             if self.clock() < hit[0]:
                 return hit[1]
             del self._valid[token]
-        principal = verify_token(token, self.secret, self.audience)
+        principal = verify_token(token, self.secret, self.audience, self.max_ttl_s)
         exp = principal.claims.get("exp")
         if isinstance(exp, int | float) and not isinstance(exp, bool):
             if len(self._valid) >= self.size:

@@ -29,6 +29,7 @@ class GatewaySettings:
     heartbeat_ms: int = 10_000
     jwt_secret: str | None = None
     jwt_audience: str | None = None  # None: the `aud` claim is not checked
+    jwt_max_ttl_s: int = 86_400  # a token that expires later than this from now is refused
     cors_origins: tuple[str, ...] = ("*",)
     connect_timeout_ms: int = 5_000
     read_timeout_ms: int = 30_000  # longest silence between two upstream reads
@@ -96,6 +97,7 @@ class GatewaySettings:
             "keepalive_connections",
             "max_connections",
             "max_message_chars",
+            "jwt_max_ttl_s",
         ):
             if getattr(self, name) <= 0:
                 raise SettingsError(f"{ENV_VARS[name][0]} must be > 0, got {getattr(self, name)}.")
@@ -144,6 +146,7 @@ ENV_VARS: dict[str, tuple[str, type]] = {
     "heartbeat_ms": ("OPENAI_SSE_HEARTBEAT_MS", int),
     "jwt_secret": ("JWT_SECRET", str),
     "jwt_audience": ("JWT_AUDIENCE", str),
+    "jwt_max_ttl_s": ("JWT_MAX_TTL_S", int),
     "cors_origins": ("CORS_ORIGINS", tuple),
     "connect_timeout_ms": ("OPENAI_CONNECT_TIMEOUT_MS", int),
     "read_timeout_ms": ("OPENAI_READ_TIMEOUT_MS", int),

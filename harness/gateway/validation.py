@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 SESSION_ID_RE = re.compile(r"^session-\d{8}-\d{6}-[a-z0-9]{4}$")
 FIELDS = ("message", "sessionId", "useMemory")
@@ -29,10 +30,12 @@ class ChatRequest:
 
 
 def parse_chat_body(raw: bytes, max_chars: int = 4000) -> ChatRequest:
+    # orjson refuses what would break later: invalid UTF-8, a lone surrogate (which no upstream
+    # request could encode), and nesting deeper than 1024 (json.loads: a RecursionError, a 500)
     try:
-        body = json.loads(raw.decode("utf-8")) if raw.strip() else None
-    except (UnicodeDecodeError, ValueError):
-        raise ValidationError(None, "The request body is not valid JSON.", "invalid_json") from None
+        body = orjson.loads(raw) if raw.strip() else None
+    except orjson.JSONDecodeError as exc:
+        raise ValidationError(None, f"The request body is not valid JSON: {exc}.", "invalid_json") from None
     if not isinstance(body, dict):
         raise ValidationError(
             None, 'The request body must be a JSON object like {"message": "Hello"}.', "invalid_json"
@@ -65,7 +68,7 @@ def validate_chat(body: dict[str, Any], max_chars: int = 4000) -> ChatRequest:
             raise ValidationError(
                 "sessionId", f"'sessionId' must be a string, got {_type_name(session_id)}.", "invalid_type"
             )
-        if not SESSION_ID_RE.match(session_id):
+        if not SESSION_ID_RE.fullmatch(session_id):  # match() lets "...\n" through
             raise ValidationError(
                 "sessionId",
                 "'sessionId' must look like "

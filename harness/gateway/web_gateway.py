@@ -260,11 +260,19 @@ def create_gateway_app(
     """The gateway app. ``store`` and ``upstream`` default to ones built from ``settings``; the
     app owns (and closes) the ones it builds."""
     settings.check()
-    app = web.Application(middlewares=[gateway_middleware], client_max_size=1024 * 1024)
+    app = web.Application(
+        middlewares=[gateway_middleware],
+        client_max_size=1024 * 1024,
+        # header lines up to 16 KiB reach the handler, so an oversized token gets the JSON 401
+        # that names it rather than aiohttp's plain-text 400 (and a logged traceback)
+        handler_args={"max_line_size": 16_384, "max_field_size": 16_384},
+    )
     app[SETTINGS] = settings
     app[POLICY] = RetryPolicy.from_settings(settings)
     app[STORE] = store or GatewayStore(settings.telemetry_db)
-    app[TOKENS] = TokenCache(settings.jwt_secret or "", settings.jwt_audience)
+    app[TOKENS] = TokenCache(
+        settings.jwt_secret or "", settings.jwt_audience, max_ttl_s=settings.jwt_max_ttl_s
+    )
 
     async def lifecycle(app: web.Application):
         # the request template comes from one in-memory SDK call: paid at start-up, not in the
