@@ -249,3 +249,13 @@ def test_workers_cannot_show_scaling_when_one_worker_already_fills_the_machine()
         "| >= 1.5 x | machine-limited: the 1-worker rounds already kept 1.86 of 2 cores busy |"
         in render_markdown(results, {"cpus": 2}, 1.0)
     )
+
+
+def test_a_latency_verdict_from_a_saturated_machine_says_so(monkeypatch):
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    results = json.loads(json.dumps(RESULTS))
+    results["overhead"]["paths"]["gateway"]["machine_busy_pct"] = 199.0
+    note = "(machine-limited: 1.99 of 2 cores busy)"
+    assert f"met / missed {note})" in summary_lines(results)[0]
+    assert f"| met / missed {note} |" in render_markdown(results, {"cpus": 2}, 1.0)
+    assert "machine-limited" not in summary_lines(RESULTS)[0]  # 150 % of 2 cores: not saturated

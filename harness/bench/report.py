@@ -134,6 +134,16 @@ def _v(ok: bool | None) -> str:
     return {True: "met", False: "missed", None: "not measured"}[ok]
 
 
+def _busy(results: dict[str, Any], *paths: str) -> str:
+    """A note for a latency verdict whose rounds ran on a saturated machine: there, queueing for a
+    core, not the path, sets the tail."""
+    busy = [b for name in paths if (b := (_path(results, name) or {}).get("machine_busy_pct")) is not None]
+    cores = os.cpu_count() or 1
+    if not busy or max(busy) < BUSY_SHARE * 100.0 * cores:
+        return ""
+    return f" (machine-limited: {max(busy) / 100.0:.2f} of {cores} cores busy)"
+
+
 def _workers_verdict(results: dict[str, Any], v: dict[str, bool | None]) -> str:
     limited = workers_machine_limited(results)
     return f"machine-limited: {limited}" if limited else _v(v["workers"])
@@ -164,7 +174,7 @@ def summary_lines(results: dict[str, Any]) -> list[str]:
         lines.append(
             f"gateway overhead on TTFT at {o['concurrency']} streams: p50 {_ms(g['overhead_ttft_p50'])}, "
             f"p99 {_ms(g['overhead_ttft_p99'])} (target < {OVERHEAD_P50_MS:g} / < {OVERHEAD_P99_MS:g} ms: "
-            f"{_v(v['overhead_p50'])} / {_v(v['overhead_p99'])}){relay}"
+            f"{_v(v['overhead_p50'])} / {_v(v['overhead_p99'])}{_busy(results, 'direct', 'gateway')}){relay}"
         )
     if g and r:
         lines.append(
@@ -249,7 +259,8 @@ def render_markdown(results: dict[str, Any], machine: dict[str, Any], elapsed_s:
         out.append(
             f"| gateway overhead on TTFT, {o['concurrency']} concurrent streams | p50 "
             f"{_ms(g['overhead_ttft_p50'])}, p99 {_ms(g['overhead_ttft_p99'])} | p50 < {OVERHEAD_P50_MS:g} ms, "
-            f"p99 < {OVERHEAD_P99_MS:g} ms | {_v(v['overhead_p50'])} / {_v(v['overhead_p99'])} |"
+            f"p99 < {OVERHEAD_P99_MS:g} ms | {_v(v['overhead_p50'])} / {_v(v['overhead_p99'])}"
+            f"{_busy(results, 'direct', 'gateway')} |"
         )
     if g and r:
         out.append(
