@@ -110,3 +110,14 @@ def test_a_server_that_would_not_start_is_skipped_in_one_line():
         "mock-workers-2 exited with code 1 before it was ready (ModuleNotFoundError: No module named 'x')"
     )
     assert extras.one_line(ServiceError("refused")) == "refused"
+
+
+def test_the_two_worker_mock_serves_the_same_scenarios_on_one_loopback_port(tmp_path):
+    service, url = extras.mock_workers_service("scenarios", 2, str(tmp_path))
+    argv = service.argv
+    assert argv[argv.index("--workers") + 1] == "2" and argv[argv.index("--scenarios") + 1] == "scenarios"
+    assert (
+        argv[argv.index("--host") + 1] == "127.0.0.1"
+        and url == f"http://127.0.0.1:{argv[argv.index('--port') + 1]}"
+    )
+    assert service.ready_url == f"{url}/_mock/health"
