@@ -271,7 +271,9 @@ def render_markdown(results: dict[str, Any], machine: dict[str, Any], elapsed_s:
     if g and lt:
         out.append(
             f"| LiteLLM proxy (1 worker) / gateway: CPU per stream, TTFT p99 overhead | "
-            f"{_x(d['litellm_cpu_vs_gateway'])}, {_x(d['litellm_p99_vs_gateway'])} | >= {LITELLM_FACTOR:g} x, "
+            f"{_x(d['litellm_cpu_vs_gateway'])} ({_ms(lt['cpu_ms_per_stream'])} / {_ms(g['cpu_ms_per_stream'])}), "
+            f"{_x(d['litellm_p99_vs_gateway'])} ({_ms(lt['overhead_ttft_p99'])} / {_ms(g['overhead_ttft_p99'])}) "
+            f"| >= {LITELLM_FACTOR:g} x, "
             f">= {LITELLM_FACTOR:g} x | {_v(v['litellm_cpu'])} / {_v(v['litellm_p99'])} |"
         )
     elif "litellm" in skipped:
@@ -402,10 +404,9 @@ def overhead_section(o: dict[str, Any], d: dict[str, float | None]) -> list[str]
             f"LiteLLM / gateway: {_x(d['litellm_cpu_vs_gateway'])} CPU per stream, "
             f"{_x(d['litellm_p99_vs_gateway'])} TTFT p99 overhead"
             + (
-                f" (LiteLLM ran {paths['litellm']['per_worker']} stream per client per round: it "
-                "serves about a dozen streams a second)."
-                if "litellm" in paths
-                else "."
+                f" (LiteLLM ran {paths['litellm']['per_worker']} stream per client per round, "
+                f"{paths['litellm']['streams_per_s']} streams/s at its pace; a round of the others' length "
+                "would have taken it minutes)."
             )
             if "litellm" in paths
             else ""
