@@ -168,7 +168,7 @@ def test_report_names_the_machine_but_no_paths():
         "| mock (`mockopenai serve`, 1 worker) | 450.0 | 10350.0 | 0.90 ms | 90 % | 0.60 ms | 70 % |" in text
     )
     assert "| aimock (Node, `llmock` CLI) | 990.0 |" in text
-    assert "Skipped in this run" not in text
+    assert "Skipped in this run" not in text and "smoke run" not in text
     lines = summary_lines(RESULTS)
     assert len(lines) == 7
     assert "p50 1.70 ms, p99 13.50 ms" in lines[0] and "met / missed" in lines[0]
@@ -231,7 +231,7 @@ def test_a_quick_bench_run_measures_all_four(tmp_path):
     text = out.read_text()
     assert "| direct (the mock) | 5 | 0 |" in text and "| reference gateway | 5 | 0 |" in text
     assert "| bare aiohttp relay | 5 | 0 |" in text  # no failed streams on any side
-    assert "Machine: cpus" in text
+    assert "Machine: cpus" in text and "A `--quick` smoke run" in text
     assert "## Held streams" in text
 
 

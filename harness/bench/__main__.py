@@ -260,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     machine = machine_info()
     steady = tuple(b for b in which if b != "held")
     t0 = time.perf_counter()
-    results: dict[str, Any] = {"skipped": skipped_extras(args)}
+    results: dict[str, Any] = {"skipped": skipped_extras(args), "quick": args.quick}
     with tempfile.TemporaryDirectory(prefix="harness-bench-") as tmp:
         try:
             if steady:

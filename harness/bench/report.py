@@ -243,6 +243,14 @@ def render_markdown(results: dict[str, Any], machine: dict[str, Any], elapsed_s:
         "process's CPU time (user + system, from `/proc/PID/stat`) over a closed-loop round, divided "
         "by the streams it completed: steadier than wall time on a shared machine. Other work on the "
         "machine shows in every figure: the load average says how busy it was.",
+        *(
+            [
+                "",
+                "A `--quick` smoke run: a few streams of each kind, to show the machinery works; not figures to quote.",
+            ]
+            if results.get("quick")
+            else []
+        ),
         "",
         "Machine: "
         + ", ".join(f"{k} {v_}" for k, v_ in machine.items())
@@ -352,6 +360,10 @@ def render_markdown(results: dict[str, Any], machine: dict[str, Any], elapsed_s:
     return "\n".join(out) + "\n"
 
 
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
 def _load_avg(figures: dict[str, Any]) -> str:
     value = figures.get("load_avg_1m")
     return "" if value is None else f"Load average (1 min) as this benchmark ended: {value:.2f}. "
@@ -374,7 +386,7 @@ def overhead_section(o: dict[str, Any], d: dict[str, float | None]) -> list[str]
         f"Scenario `{o['scenario']}` (TTFT 150 ms, then 20 tokens 100 ms apart"
         + ("" if o.get("time_scale", 1.0) == 1.0 else f"; every wait x {o['time_scale']:g} in this run")
         + f"); {o['concurrency']} "
-        f"concurrent clients, each streaming back to back, {o['rounds']} rounds alternating the paths. "
+        f"concurrent clients, each streaming back to back, {_n(o['rounds'], 'round')} alternating the paths. "
         "The same mock is called directly, through the reference gateway (`POST /api/v1/chat`), through "
         "the bare aiohttp relay of `harness/bench/bare_relay.py` (the same endpoint and events with no "
         "auth, validation, retries, heartbeats or telemetry: the floor of a Python relay) and, when "
@@ -429,8 +441,9 @@ def throughput_section(t: dict[str, Any], d: dict[str, float | None], skipped: d
         "## Mock throughput and CPU per stream",
         "",
         f"Zero-delay chat streams (a role chunk, 20 content chunks, a finish chunk, `[DONE]`); "
-        f"{t['concurrency']} concurrent clients for {t['seconds_per_round']:g} s per round, {t['rounds']} "
-        "rounds per server alternating, best round's streams/s kept; CPU per stream over all rounds. "
+        f"{t['concurrency']} concurrent clients for {t['seconds_per_round']:g} s per round, "
+        f"{_n(t['rounds'], 'round')} per server alternating, best round's streams/s kept; CPU per stream over "
+        "all rounds. "
         "The baseline is the bare aiohttp handler in `harness/bench/bare_sse.py` sending the same frames "
         "with no validation, scenarios or journal; aimock serves one catch-all fixture streamed in as "
         "many chunks. The measuring client (one Python process) shares the cores: its own CPU is beside "
