@@ -46,8 +46,8 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check mockserver harness loadtests tests
 
 # make bench also sets up what it compares against, each optional: a failed install is a
-# skipped comparison, said in BENCHMARKS.md. LiteLLM proxy gets a virtual env of its own (its pins
-# of openai and pydantic are not the project's); aimock is installed when npm is on PATH.
+# skipped comparison, said in BENCHMARKS.md. LiteLLM proxy gets a virtual env of its own (it pins
+# an older openai than the project's); aimock is installed when npm is on PATH.
 BENCH_CACHE := .cache/bench
 LITELLM_VERSION := 1.106.12
 LITELLM_STAMP := $(BENCH_CACHE)/litellm-venv/.installed-$(LITELLM_VERSION)

@@ -4,7 +4,7 @@ on a free 127.0.0.1 port, talking only to the local mock.
 
 * LiteLLM proxy (1 worker), from the ``bench`` extra: installed into this environment, or, as
   ``make bench`` does it, into its own virtual env under ``.cache/bench/litellm-venv`` (LiteLLM
-  pins versions of openai and pydantic of its own). Its model points at the mock; no database, no
+  pins an older openai than the project's). Its model points at the mock; no database, no
   telemetry, no cost-map download.
 * aimock (Node), ``npm install @copilotkit/aimock`` into ``.cache/bench/aimock``; served by its
   ``llmock`` CLI with one catch-all fixture that streams as many chunks as the mock does.
