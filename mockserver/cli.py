@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import os
+import signal
 import sys
 from collections.abc import Callable
 
@@ -47,6 +48,18 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY",
         help="accept only these keys (default: any non-empty Bearer key)",
     )
+    s.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="serve from N processes on the one port (SO_REUSEPORT), sharing attempt counters, "
+        "the journal, metrics, rate limits and background jobs in a temporary SQLite database "
+        "(default: 1, everything in memory)",
+    )
+    # a worker of serve --workers N (set by the parent, not by users)
+    s.add_argument("--shared-state", default=None, help=argparse.SUPPRESS)
+    s.add_argument("--worker-id", type=int, default=None, help=argparse.SUPPRESS)
     v = sub.add_parser("validate", help="check scenario files")
     v.add_argument("paths", nargs="+")
     ls = sub.add_parser("scenarios", help="list scenarios with their descriptions")
@@ -66,10 +79,25 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def serve(args: argparse.Namespace) -> int:
+    if args.workers < 1:
+        print("mockopenai: --workers must be at least 1", file=sys.stderr)
+        return 2
     from .web_app import create_app
-    from .web_runner import start_site
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    config = config_of(args)
+    try:
+        app = create_app(config)
+    except Exception as exc:  # a bad scenario file: say which and stop
+        print(f"mockopenai: {exc}", file=sys.stderr)
+        return 2
+    if args.workers > 1 and args.shared_state is None:
+        from .web_workers import serve_workers
+
+        return serve_workers(config, args.workers, worker_argv(args))
+    return serve_one(app, config, worker=args.shared_state is not None)
+
+
+def config_of(args: argparse.Namespace) -> MockConfig:
     config = MockConfig(
         host=args.host,
         port=args.port,
@@ -78,20 +106,53 @@ def serve(args: argparse.Namespace) -> int:
         scenario_paths=args.scenarios,
         default_scenario=args.scenario,
         api_keys=args.api_key,
+        shared_state=args.shared_state,
+        worker=args.worker_id,
     )
     if args.model:
         config.models = args.model
-    try:
-        app = create_app(config)
-    except Exception as exc:  # a bad scenario file: say which and stop
-        print(f"mockopenai: {exc}", file=sys.stderr)
-        return 2
+    return config
+
+
+def worker_argv(args: argparse.Namespace) -> list[str]:
+    """The options a worker of ``serve --workers N`` is started with (all but the port)."""
+    argv = ["--host", args.host, "--seed", str(args.seed), "--time-scale", repr(args.time_scale)]
+    for path in args.scenarios:
+        argv += ["--scenarios", path]
+    if args.scenario:
+        argv += ["--scenario", args.scenario]
+    for model in args.model or ():
+        argv += ["--model", model]
+    for key in args.api_key or ():
+        argv += ["--api-key", key]
+    return argv
+
+
+def serve_one(app: object, config: MockConfig, worker: bool = False) -> int:
+    """Serve in this process until SIGINT or SIGTERM (a worker: also until its parent goes)."""
+    from .web_runner import start_site
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
 
     async def run() -> None:
-        runner, port = await start_site(app, config.host, config.port)
-        print(f"mockopenai serving on http://{config.host}:{port}/v1 (admin: /_mock/health)", flush=True)
+        loop = asyncio.get_running_loop()
+        stop = asyncio.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        runner, port = await start_site(app, config.host, config.port, reuse_port=worker)  # type: ignore[arg-type]
+        if worker:
+            # the parent holds our stdin open; when it goes (even killed), we go too
+            def parent_check() -> None:
+                if not os.read(0, 4096):
+                    loop.remove_reader(0)
+                    stop.set()
+
+            loop.add_reader(0, parent_check)
+            print(f"mockopenai worker {config.worker} (pid {os.getpid()}) ready", flush=True)
+        else:
+            print(f"mockopenai serving on http://{config.host}:{port}/v1 (admin: /_mock/health)", flush=True)
         try:
-            await asyncio.Event().wait()
+            await stop.wait()
         finally:
             await runner.cleanup()
 
@@ -101,7 +162,7 @@ def serve(args: argparse.Namespace) -> int:
     settle_heap()
     try:
         loop.run_until_complete(run())
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # a signal before the handlers were in place
         pass
     finally:
         loop.close()

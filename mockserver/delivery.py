@@ -12,6 +12,7 @@ import json
 import math
 import socket
 import struct
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -88,9 +89,19 @@ def record_event(entry: JournalEntry, now_ms: float, content: bool, type_: str) 
         entry.first_content_ms = now_ms
 
 
+_BODY = R.StreamEvent(None)  # stands for a JSON body in a batch of one (not an event)
+
+
+def _unpublished(entry: JournalEntry) -> None:
+    """In one process the journal is the entries themselves: nothing to publish."""
+
+
 class Delivery:
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
+        # called with the entry once its final state is known, before the last bytes go out
+        # (serve --workers N: writes the shared journal's row)
+        self.publish: Callable[[JournalEntry], None] = _unpublished
 
     async def _wait_until(
         self, at: float, resp: web.StreamResponse | None, reply: R.Reply, ctx: RequestContext, clock: Clock
@@ -142,22 +153,46 @@ class Delivery:
         batch: list[tuple[bytes, R.StreamEvent]],
         ctx: RequestContext,
         eof: bool = False,
+        counted: bool = True,
     ) -> None:
         """Events due at the same moment go out in one write: same bytes, same timing, a fraction
         of the per-write cost (the largest cost of a zero-delay stream). With ``eof`` the chunked
-        terminator goes in the same write."""
+        terminator goes in the same write; ``counted=False``: bytes that are no events (a body)."""
         n = len(batch)
         data = batch[0][0] if n == 1 else b"".join([d for d, _ in batch])
-        if eof:
-            await resp.write_eof(data)
-            if not n:  # nothing left to send: the headers (if still buffered) and the terminator
-                if ctx.entry.first_byte_ms is None:
-                    ctx.entry.first_byte_ms = (Clock.monotonic() - ctx.t0) * 1000.0
-                return
-        else:
-            await resp.write(data)
-        now_ms = record_bytes(ctx, len(data))
         entry = ctx.entry
+        if not counted:
+            batch, n = [], 0
+        if not eof:
+            await resp.write(data)
+            self._record(ctx, len(data), batch)
+            return
+        # the last write: journalled first (the caller has set how the reply ended), so a client
+        # that reads the journal as soon as it has the last byte finds it final, whichever
+        # worker of serve --workers N it asks
+        before = (entry.bytes_sent, entry.events_sent, entry.first_byte_ms, entry.last_byte_ms)
+        before_content = entry.first_content_ms
+        if data or not counted:
+            self._record(ctx, len(data), batch)
+        elif entry.first_byte_ms is None:  # the headers (if still buffered) and the terminator
+            entry.first_byte_ms = (Clock.monotonic() - ctx.t0) * 1000.0
+        self.publish(entry)
+        try:
+            await resp.write_eof(data)
+        except ConnectionResetError:  # nothing went out: the journal says so
+            entry.bytes_sent, entry.events_sent, entry.first_byte_ms, entry.last_byte_ms = before
+            entry.first_content_ms = before_content
+            if n:
+                del entry.emit_ms[-n:], entry.event_types[-n:]
+            raise
+
+    @staticmethod
+    def _record(ctx: RequestContext, size: int, batch: list[tuple[bytes, R.StreamEvent]]) -> None:
+        now_ms = record_bytes(ctx, size)
+        entry = ctx.entry
+        n = len(batch)
+        if not n:
+            return
         entry.events_sent += n
         entry.emit_ms.extend([round(now_ms, 3)] * n)
         entry.event_types.extend([ev.type for _, ev in batch])
@@ -175,6 +210,7 @@ class Delivery:
         try:
             if math.isinf(reply.delay_ms):
                 entry.ended = R.HANG
+                self.publish(entry)
                 await asyncio.Event().wait()
             await self._wait_until(ctx.t0 + clock.seconds(reply.delay_ms), None, reply, ctx, clock)
             if reply.events is None:
@@ -202,6 +238,7 @@ class Delivery:
         if reply.ending in (R.RESET, R.DROPPED, R.HANG):
             # no answer at all: the connection goes away (or stays silent) before the status line
             entry.ended = reply.ending
+            self.publish(entry)
             if reply.ending == R.HANG:
                 await asyncio.Event().wait()
             close_transport(request, reset=reply.ending == R.RESET)
@@ -213,11 +250,11 @@ class Delivery:
         if reply.ending == R.TRUNCATED:
             await self._write(resp, data[: max(1, len(data) // 2)], ctx, counted=False)
             entry.ended = R.TRUNCATED
+            self.publish(entry)
             close_transport(request, reset=False)
             return resp
-        await resp.write_eof(data)  # status line, headers and body in one write
-        record_bytes(ctx, len(data))
         entry.ended = "stalled" if "stall" in reply.faults else R.COMPLETE
+        await self._write_events(resp, [(data, _BODY)], ctx, eof=True, counted=False)
         return resp
 
     async def _deliver_stream(
@@ -250,14 +287,15 @@ class Delivery:
                 due.append((data, ev))
         ending = reply.ending
         if ending == R.COMPLETE:
-            await self._write_events(resp, due, ctx, eof=True)
             entry.ended = "stalled" if "stall" in reply.faults else R.COMPLETE
+            await self._write_events(resp, due, ctx, eof=True)
             return resp
         if due:
             await self._write_events(resp, due, ctx)
         elif entry.first_byte_ms is None:
             send_headers(writer, ctx)
         entry.ended = ending
+        self.publish(entry)
         if ending == R.HANG:
             await self._hang(resp, reply, ctx, clock)  # the connection stays open, silent
         close_transport(request, reset=ending == R.RESET)

@@ -13,6 +13,8 @@ from collections import Counter, deque
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import orjson
+
 DEFAULT_SESSION = "default"
 
 
@@ -40,6 +42,7 @@ class JournalEntry:
     last_byte_ms: float | None = None
     emit_ms: list[float] = field(default_factory=list)  # per event, real ms after received
     ended: str | None = None  # complete/dropped/reset/truncated/stalled/hang/client_gone
+    worker: int | None = None  # which worker process served it (``serve --workers N``)
     # private bookkeeping, not reported
     _t0: float = 0.0
 
@@ -63,16 +66,61 @@ class Metrics:
     ttft_count: int = 0
 
     def add(self, e: JournalEntry) -> None:
-        self.requests[(e.endpoint or "other", str(e.status) if e.status is not None else "none")] += 1
-        self.faults.update(e.faults)
-        if e.stream and e.ended:
-            self.streams[e.ended] += 1
-        if e.first_content_ms is not None:
+        self.add_fields(e.endpoint, e.status, e.faults, e.stream, e.ended, e.first_content_ms)
+
+    def add_dict(self, e: dict[str, Any]) -> None:
+        """Count an entry as :meth:`JournalEntry.to_dict` gives it (the shared journal's rows)."""
+        self.add_fields(
+            e.get("endpoint"),
+            e.get("status"),
+            e.get("faults") or (),
+            e.get("stream"),
+            e.get("ended"),
+            e.get("first_content_ms"),
+        )
+
+    def add_fields(
+        self,
+        endpoint: str | None,
+        status: int | None,
+        faults: Any,
+        stream: bool | None,
+        ended: str | None,
+        first_content_ms: float | None,
+    ) -> None:
+        self.requests[(endpoint or "other", str(status) if status is not None else "none")] += 1
+        self.faults.update(faults)
+        if stream and ended:
+            self.streams[ended] += 1
+        if first_content_ms is not None:
             self.ttft_count += 1
-            self.ttft_sum_ms += e.first_content_ms
+            self.ttft_sum_ms += first_content_ms
             for i, bound in enumerate(TTFT_BUCKETS_MS):
-                if e.first_content_ms <= bound:
+                if first_content_ms <= bound:
                     self.ttft_buckets[i] += 1
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "requests": [[e, s, n] for (e, s), n in self.requests.items()],
+            "faults": dict(self.faults),
+            "streams": dict(self.streams),
+            "ttft_buckets": list(self.ttft_buckets),
+            "ttft_sum_ms": self.ttft_sum_ms,
+            "ttft_count": self.ttft_count,
+        }
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any] | None) -> Metrics:
+        if not d:
+            return cls()
+        return cls(
+            Counter({(e, s): n for e, s, n in d["requests"]}),
+            Counter(d["faults"]),
+            Counter(d["streams"]),
+            list(d["ttft_buckets"]),
+            float(d["ttft_sum_ms"]),
+            int(d["ttft_count"]),
+        )
 
     def copy(self) -> Metrics:
         return Metrics(
@@ -129,7 +177,15 @@ class Journal:
         self._folded = Metrics()  # entries no longer in the journal
 
     def open(
-        self, request_id: str, method: str, path: str, session: str, t0: float, received_at: float
+        self,
+        request_id: str,
+        method: str,
+        path: str,
+        session: str,
+        t0: float,
+        received_at: float,
+        scenario: str | None = None,
+        retry_count: int | None = None,
     ) -> JournalEntry:
         entry = JournalEntry(
             id=next(self._ids),
@@ -137,6 +193,8 @@ class Journal:
             method=method,
             path=path,
             session=session,
+            scenario=scenario,
+            retry_count=retry_count,
             received_at=received_at,
             _t0=t0,
         )
@@ -146,6 +204,9 @@ class Journal:
                 self._folded.add(entries[0])
             entries.append(entry)
         return entry
+
+    def finish(self, entry: JournalEntry) -> None:
+        """The request of ``entry`` is over (nothing to do here: the entry is the record)."""
 
     def entries(self, session: str | None = None) -> list[JournalEntry]:
         with self._lock:
@@ -174,3 +235,99 @@ class Journal:
             if e.ended is not None:
                 out.add(e)
         return out
+
+
+ENTRY_FIELDS = frozenset(f for f in JournalEntry.__dataclass_fields__ if not f.startswith("_"))
+TRIM_EVERY = 64  # inserts between two checks of a session's bound
+
+
+class SharedJournal(Journal):
+    """The journal of ``serve --workers N``: one row per request in the shared database, so every
+    worker answers ``/_mock/journal`` and ``/_mock/metrics`` for all of them. A row is written when
+    the request arrives and again when it ends; this worker's requests still running are read
+    from memory, the others' as they were when they arrived."""
+
+    def __init__(self, db: Any, worker: int, max_per_session: int = 5000) -> None:
+        super().__init__(max_per_session)
+        self.db = db
+        self.worker = worker
+        self._live: dict[int, JournalEntry] = {}
+        self._published: dict[int, bytes] = {}
+        self._inserts: Counter = Counter()  # by session, since its bound was last checked
+
+    def open(
+        self,
+        request_id: str,
+        method: str,
+        path: str,
+        session: str,
+        t0: float,
+        received_at: float,
+        scenario: str | None = None,
+        retry_count: int | None = None,
+    ) -> JournalEntry:
+        entry = JournalEntry(
+            id=0,
+            request_id=request_id,
+            method=method,
+            path=path,
+            session=session,
+            scenario=scenario,
+            retry_count=retry_count,
+            received_at=received_at,
+            worker=self.worker,
+            _t0=t0,
+        )
+        entry.id = self.db.journal_insert(session, orjson.dumps(entry))
+        self._live[entry.id] = entry
+        self._inserts[session] += 1
+        if self._inserts[session] >= TRIM_EVERY:
+            self._inserts[session] = 0
+            if self.db.journal_count(session) > self._max:
+                self.db.journal_remove(session, keep=self._max, fold=_fold)
+        return entry
+
+    def publish(self, entry: JournalEntry) -> None:
+        """Write the entry's row now (delivery calls this just before the reply's last bytes, so
+        a client that asks any worker once it has them finds its request final)."""
+        row = orjson.dumps(entry)  # the public fields (orjson leaves out _t0), ~2 µs
+        self.db.journal_update(entry.id, row)
+        self._published[entry.id] = row
+
+    def finish(self, entry: JournalEntry) -> None:
+        if self._live.pop(entry.id, None) is None:
+            return
+        row = orjson.dumps(entry)
+        if self._published.pop(entry.id, None) != row:
+            self.db.journal_update(entry.id, row)
+
+    def entries(self, session: str | None = None) -> list[JournalEntry]:
+        live = self._live
+        out = []
+        for i, d in self.db.journal_rows(session):
+            entry = live.get(i)
+            out.append(entry if entry is not None else _entry_of(d))
+        return out
+
+    def reset(self, session: str | None = None) -> None:
+        self.db.journal_remove(session, keep=0, fold=_fold)
+
+    def metrics(self) -> Metrics:
+        out = Metrics.from_json(self.db.folded())
+        for e in self.entries():
+            if e.ended is not None:
+                out.add(e)
+        return out
+
+
+def _entry_of(d: dict[str, Any]) -> JournalEntry:
+    return JournalEntry(**{k: v for k, v in d.items() if k in ENTRY_FIELDS})
+
+
+def _fold(totals: dict[str, Any] | None, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Add the rows leaving the journal to the folded totals (all of them, finished or not, as
+    the in-process journal does)."""
+    m = Metrics.from_json(totals)
+    for d in rows:
+        m.add_dict(d)
+    return m.to_json()

@@ -9,6 +9,7 @@ events, never which resource made them; :mod:`mockserver.delivery` writes the re
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,8 +33,12 @@ class StreamEvent:
     content: bool = False  # carries content (a token, a partial image); TTFT is measured to it
     raw: bytes | None = None  # bytes that replace the encoding (malformed, truncated, comments)
     terminal: bool = False  # the stream's terminator ([DONE], response.completed, *.completed)
+    # asked just before the event is written: False silences it (a job cancelled elsewhere)
+    live: Callable[[], bool] | None = None
 
     def encode(self) -> bytes:
+        if self.live is not None and not self.live():
+            return b""
         return self.raw if self.raw is not None else encode_event(self.data, self.event)
 
 

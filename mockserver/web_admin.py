@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from aiohttp import web
 
 from . import __version__
@@ -24,6 +26,8 @@ async def health(request: web.Request) -> web.Response:
             "version": __version__,
             "models": len(request.app[CONFIG].models),
             "scenarios": len(request.app[ENGINE].names()),
+            "worker": request.app[CONFIG].worker,  # serve --workers N: which one answered (1..N)
+            "pid": os.getpid(),
         }
     )
 

@@ -32,6 +32,7 @@ JOURNAL = web.AppKey("journal", Journal)
 ENGINE = web.AppKey("engine", ScenarioEngine)
 DELIVERY = web.AppKey("delivery", Delivery)
 STATE = web.AppKey("state", dict)  # per-resource stores (responses, background jobs, ...)
+SHARED_DB = "shared_db"  # app[STATE][SHARED_DB]: the workers' database (serve --workers N)
 
 CTX = web.RequestKey("mock_ctx", RequestContext)
 OPENAI_VERSION = "2020-10-01"
@@ -77,10 +78,17 @@ async def mock_middleware(request: web.Request, handler: Callable[[web.Request],
         or request.match_info.get("scenario")
         or config.default_scenario
     )
-    entry = journal.open(request_id, request.method, request.path, session, t0, clock.wall())
     retry = request.headers.get("x-stainless-retry-count")
-    entry.retry_count = int(retry) if retry and retry.isdigit() else None
-    entry.scenario = scenario
+    entry = journal.open(
+        request_id,
+        request.method,
+        request.path,
+        session,
+        t0,
+        clock.wall(),
+        scenario=scenario,
+        retry_count=int(retry) if retry and retry.isdigit() else None,
+    )
     ctx = RequestContext(
         request_id=request_id, session=session, scenario=scenario, entry=entry, t0=t0, seed=config.seed
     )
@@ -108,6 +116,8 @@ async def mock_middleware(request: web.Request, handler: Callable[[web.Request],
                 errors.ApiError(405, f"Invalid method for URL ({request.method} {request.path})"), ctx, clock
             )
         raise
+    finally:
+        journal.finish(entry)  # the shared journal's row gets the final state
 
 
 def _check_auth(request: web.Request, config: MockConfig) -> None:
@@ -177,11 +187,14 @@ def create_app(config: MockConfig | None = None, engine: ScenarioEngine | None =
     clock = Clock(config.time_scale)
     app[CONFIG] = config
     app[CLOCK] = clock
-    app[JOURNAL] = Journal(config.journal_size)
     app[ENGINE] = engine or load_engine(config)
     app[ENGINE].use_clock(clock)  # windows and rate-limit refills follow the time scale
     app[DELIVERY] = Delivery(clock)
     app[STATE] = {}
+    if config.shared_state is None:
+        app[JOURNAL] = Journal(config.journal_size)
+    else:  # one of the processes of serve --workers N: the state lives in their database
+        share_state(app, config.shared_state, config.worker or 0)
 
     routes: list[tuple[str, str, Handler]] = []
     for module in (models, chat, responses, images, realtime):
@@ -191,6 +204,25 @@ def create_app(config: MockConfig | None = None, engine: ScenarioEngine | None =
         app.router.add_route(method, "/s/{scenario}/v1" + path, handler)
     add_admin_routes(app)
     return app
+
+
+def share_state(app: web.Application, path: str, worker: int) -> None:
+    """Keep attempts, rate limits, the journal and stored responses in the workers' database."""
+    from .api.responses_store import STATE_KEY, SharedResponseStore
+    from .journal import SharedJournal
+    from .shared_state import SharedDB
+
+    db = SharedDB(path)
+    journal = app[JOURNAL] = SharedJournal(db, worker, app[CONFIG].journal_size)
+    app[DELIVERY].publish = journal.publish
+    app[ENGINE].share(db)
+    app[STATE][SHARED_DB] = db
+    app[STATE][STATE_KEY] = SharedResponseStore(db)
+
+    async def close(_app: web.Application) -> None:
+        db.close()
+
+    app.on_cleanup.append(close)
 
 
 def load_engine(config: MockConfig) -> ScenarioEngine:

@@ -20,12 +20,18 @@ def free_port(host: str = "127.0.0.1") -> int:
         return s.getsockname()[1]
 
 
-async def start_site(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, int]:
+async def start_site(
+    app: web.Application, host: str, port: int, reuse_port: bool = False
+) -> tuple[web.AppRunner, int]:
+    """Serve ``app`` on (host, port); ``reuse_port``: share the port with the other workers of
+    ``serve --workers N`` (SO_REUSEPORT: the kernel spreads new connections across them)."""
     # handler_cancellation: a client that goes away cancels its handler at once, so a stall
     # or a hang is noticed (and journalled as client_gone) without waiting for the next write.
     runner = web.AppRunner(app, handler_cancellation=True, access_log=None, shutdown_timeout=0.5)
     await runner.setup()
-    site = web.TCPSite(runner, host, port, backlog=2048, reuse_address=True)
+    site = web.TCPSite(
+        runner, host, port, backlog=2048, reuse_address=True, reuse_port=True if reuse_port else None
+    )
     await site.start()
     server = site._server  # the bound port, when 0 was asked for
     if port == 0 and server is not None and server.sockets:

@@ -21,7 +21,7 @@ from ..delivery import request_clock
 from ..delivery_ws import WsChannel
 from ..reply import COMPLETE, Reply, StreamEvent
 from ..scenario.engine import Step
-from ..web_app import CLOCK, CTX, DELIVERY, ENGINE, STATE, base_headers, check_model, plan
+from ..web_app import CLOCK, CTX, DELIVERY, ENGINE, SHARED_DB, STATE, base_headers, check_model, plan
 from . import realtime_events as E
 from .realtime_session import RealtimeSession
 
@@ -31,8 +31,13 @@ CONNECTION_FAULTS = frozenset({"rate_limit", "http_error", "html_error", "hang"}
 
 def connection_key(request: web.Request, ctx: RequestContext) -> str:
     """A deterministic name for this connection: its session and how many came before it."""
-    counts = request.app[STATE].setdefault("realtime_connections", {})
-    n = counts[ctx.session] = counts.get(ctx.session, 0) + 1
+    state = request.app[STATE]
+    shared = state.get(SHARED_DB)
+    if shared is not None:  # serve --workers N: counted across the workers
+        n = shared.count("realtime_connections", ctx.session)
+    else:
+        counts = state.setdefault("realtime_connections", {})
+        n = counts[ctx.session] = counts.get(ctx.session, 0) + 1
     return f"{ctx.scenario}/{ctx.session}/{n}"
 
 

@@ -58,7 +58,7 @@ async def create(request: web.Request) -> web.StreamResponse:
     if req.store:
         store.add(job)
     if req.stream:
-        reply = Reply(events=job.follow(-1, 0.0), model=req.model)
+        reply = Reply(events=store.follow(job, -1, 0.0), model=req.model)
     elif req.background:
         reply = Reply(body=copy.deepcopy(events[0].data["response"]), model=req.model)
     else:
@@ -80,7 +80,7 @@ async def retrieve(request: web.Request) -> web.StreamResponse:
     clock = _clock(request)
     now = job.now_ms(clock.monotonic())
     if stream:
-        reply = Reply(events=job.follow(starting_after, now, clock.time_scale), model=job.model)
+        reply = Reply(events=store.follow(job, starting_after, now, clock.time_scale), model=job.model)
     else:
         reply = Reply(body=job.snapshot(now), model=job.model)
     return await send(request, step, reply)
@@ -94,7 +94,7 @@ async def cancel(request: web.Request) -> web.StreamResponse:
     if not job.background or status not in CANCELLABLE:
         raise cannot_cancel(job, status)
     step = plan(request, "responses.cancel", False, job.model)
-    job.cancel(now)
+    store.cancel(job, now)
     return await send(request, step, Reply(body=job.snapshot(now), model=job.model))
 
 

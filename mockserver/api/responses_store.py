@@ -13,6 +13,7 @@ import bisect
 import copy
 import itertools
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -108,7 +109,7 @@ class Job:
 
 def silence(ev: StreamEvent) -> None:
     """Turn a handed-out event into an empty pause of no length: delivery writes nothing for it."""
-    ev.raw, ev.delay_ms, ev.content, ev.terminal = b"", 0.0, False, False
+    ev.raw, ev.delay_ms, ev.content, ev.terminal, ev.live = b"", 0.0, False, False, None
 
 
 class ResponseStore:
@@ -140,8 +141,88 @@ class ResponseStore:
     def __len__(self) -> int:
         return len(self._jobs)
 
+    def cancel(self, job: Job, now_ms: float) -> None:
+        job.cancel(now_ms)
+
+    def follow(
+        self, job: Job, starting_after: int, now_ms: float, time_scale: float | None = None
+    ) -> list[StreamEvent]:
+        return job.follow(starting_after, now_ms, time_scale)
+
+
+class SharedResponseStore(ResponseStore):
+    """The stored responses of ``serve --workers N``, in the shared database, so a job created on
+    one worker is polled, resumed and cancelled on any. A job is written once (its timeline is
+    known when it starts); a cancel writes only when it froze it. A stream following a job asks
+    the database, before writing each event, whether the job was cancelled meanwhile (by any
+    worker): events past the cut are then silenced, as :meth:`Job.cancel` does in one process."""
+
+    def __init__(self, db: Any, max_stored: int = MAX_STORED) -> None:
+        super().__init__(max_stored)
+        self.db = db
+
+    def add(self, job: Job) -> None:
+        self.db.job_add(job.id, replace(job, followers=[]), self.max_stored)
+
+    def get(self, rid: str) -> Job:
+        found = self.db.job_get(rid)
+        if found is None:
+            raise not_found(rid)
+        job, cancelled_ms = found
+        job.cancelled_ms = cancelled_ms
+        return job
+
+    def has(self, rid: str) -> bool:
+        return self.db.job_has(rid)
+
+    def delete(self, rid: str) -> Job:
+        job = self.get(rid)
+        self.db.job_delete(rid)
+        return job
+
+    def __len__(self) -> int:
+        return int(self.db.conn.execute("SELECT COUNT(*) FROM jobs").fetchone()[0])
+
+    def cancel(self, job: Job, now_ms: float) -> None:
+        frozen = self.db.job_cancel(job.id, now_ms)
+        job.cancel(now_ms if frozen is None else frozen)
+
+    def follow(
+        self, job: Job, starting_after: int, now_ms: float, time_scale: float | None = None
+    ) -> list[StreamEvent]:
+        events = job.follow(starting_after, now_ms, time_scale)
+        if job.background and not job.finished(now_ms) and events:
+            watch = CancelWatch(self.db, job, list(enumerate(events, start=max(0, starting_after + 1))))
+            for index, ev in watch.handed_out:
+                ev.live = watch.checker(index)
+        return events
+
+
+class CancelWatch:
+    """What one following stream was handed, and whether the job has been cancelled since."""
+
+    def __init__(self, db: Any, job: Job, handed_out: list[tuple[int, StreamEvent]]) -> None:
+        self.db, self.job, self.handed_out = db, job, handed_out
+        self.cut: int | None = None  # the first index past the cancel, once one is seen
+
+    def checker(self, index: int) -> Callable[[], bool]:
+        return lambda: self.live(index)
+
+    def live(self, index: int) -> bool:
+        if self.cut is None:
+            cancelled_ms = self.db.job_cancelled(self.job.id)
+            if cancelled_ms is None:
+                return True
+            self.job.cancelled_ms = cancelled_ms
+            self.cut = self.job.emitted(cancelled_ms)
+            for i, ev in self.handed_out:  # the rest go out as pauses of no length
+                if i >= self.cut:
+                    silence(ev)
+        return index < self.cut
+
 
 def store_of(state: dict[str, Any]) -> ResponseStore:
+    """The app's store (``create_app`` puts a :class:`SharedResponseStore` there for workers)."""
     store = state.get(STATE_KEY)
     if store is None:
         store = state[STATE_KEY] = ResponseStore()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..clock import Clock
 from ..content import rng_for
@@ -67,6 +68,52 @@ class _Compiled:
         return self.then, self.then_response
 
 
+class Attempts:
+    """Attempt counters per (scenario, session), with when each key's first attempt came."""
+
+    def __init__(self) -> None:
+        self._attempts: dict[tuple[str, str], int] = {}
+        self._started: dict[tuple[str, str], float] = {}
+        self._lock = threading.Lock()
+
+    def next(self, key: tuple[str, str], now: float) -> tuple[int, float]:
+        """Count one more attempt of ``key``: (its number, when the first one came)."""
+        with self._lock:
+            n = self._attempts[key] = self._attempts.get(key, 0) + 1
+            return n, self._started.setdefault(key, now)
+
+    def get(self, key: tuple[str, str]) -> int:
+        with self._lock:
+            return self._attempts.get(key, 0)
+
+    def reset(self, session: str | None) -> None:
+        with self._lock:
+            if session is None:
+                self._attempts.clear()
+                self._started.clear()
+            else:
+                for store in (self._attempts, self._started):
+                    for key in [k for k in store if k[1] == session]:
+                        del store[key]
+
+
+class SharedAttempts(Attempts):
+    """The counters of ``serve --workers N``, in the shared database (one upsert per attempt)."""
+
+    def __init__(self, db: Any) -> None:
+        super().__init__()
+        self.db = db
+
+    def next(self, key: tuple[str, str], now: float) -> tuple[int, float]:
+        return self.db.next_attempt(key[0], key[1], now)
+
+    def get(self, key: tuple[str, str]) -> int:
+        return self.db.attempts(key[0], key[1])
+
+    def reset(self, session: str | None) -> None:
+        self.db.reset_attempts(session)
+
+
 class ScenarioEngine:
     def __init__(
         self,
@@ -81,13 +128,18 @@ class ScenarioEngine:
         self.seed = seed
         self.clock = clock or Clock()
         self.limits = RateLimits()
-        self._attempts: dict[tuple[str, str], int] = {}
-        self._started: dict[tuple[str, str], float] = {}
-        self._lock = threading.Lock()
+        self.counters = Attempts()
 
     def use_clock(self, clock: Clock) -> None:
         """Measure windows and rate-limit refills on the server's clock (and its time scale)."""
         self.clock = clock
+
+    def share(self, db: Any) -> None:
+        """Keep attempt counters and rate-limit buckets in the workers' shared database."""
+        from .ratelimit import SharedRateLimits
+
+        self.counters = SharedAttempts(db)
+        self.limits = SharedRateLimits(db)
 
     def names(self) -> list[str]:
         return sorted(self.scenarios)
@@ -99,8 +151,7 @@ class ScenarioEngine:
         return [self.scenarios[n].summary() for n in self.names()]
 
     def attempts(self, scenario: str, session: str) -> int:
-        with self._lock:
-            return self._attempts.get((scenario, session), 0)
+        return self.counters.get((scenario, session))
 
     def step(self, ctx: RequestContext, endpoint: str, stream: bool, model: str | None) -> Step:
         compiled = self._compiled.get(ctx.scenario) if ctx.scenario else None
@@ -108,9 +159,7 @@ class ScenarioEngine:
             return Step(attempt=0, response=PLAIN)
         key = (compiled.scenario.name, ctx.session)
         now = self.clock.monotonic()
-        with self._lock:
-            n = self._attempts[key] = self._attempts.get(key, 0) + 1
-            started = self._started.setdefault(key, now)
+        n, started = self.counters.next(key, now)
         faults, response = compiled.for_attempt(n)
         candidates = faults + compiled.always if compiled.always else faults
         if not candidates:
@@ -144,12 +193,5 @@ class ScenarioEngine:
         return reply
 
     def reset(self, session: str | None = None) -> None:
-        with self._lock:
-            if session is None:
-                self._attempts.clear()
-                self._started.clear()
-            else:
-                for store in (self._attempts, self._started):
-                    for key in [k for k in store if k[1] == session]:
-                        del store[key]
+        self.counters.reset(session)
         self.limits.reset(session)

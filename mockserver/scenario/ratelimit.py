@@ -128,3 +128,25 @@ class RateLimits:
             else:
                 for key in [k for k in self._limiters if k[1] == session]:
                     del self._limiters[key]
+
+
+class SharedRateLimits(RateLimits):
+    """The buckets of ``serve --workers N``, in the shared database: every worker draws from the
+    same bucket, read and written back under the database's write lock."""
+
+    def __init__(self, db: Any) -> None:
+        super().__init__()
+        self.db = db
+
+    def take(
+        self, key: tuple[Any, ...], rpm: int | None, tpm: int | None, tokens: int, now_ms: float
+    ) -> Decision:
+        def update(limiter: RateLimiter | None) -> tuple[RateLimiter, Decision]:
+            if limiter is None:
+                limiter = RateLimiter(rpm, tpm, now_ms)
+            return limiter, limiter.take(tokens, now_ms)
+
+        return self.db.update_bucket(key, str(key[1]), update)
+
+    def reset(self, session: str | None = None) -> None:
+        self.db.reset_buckets(session)
