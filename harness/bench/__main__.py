@@ -1,9 +1,12 @@
-"""``python -m harness.bench`` (``make bench``): run the four benchmarks, print them, write BENCHMARKS.md.
+"""``python -m harness.bench`` (``make bench``): run the benchmarks, print them, write BENCHMARKS.md.
 
-Starts the mock and the gateway (``harness.load.services.Stack``) and the bare aiohttp baseline
-as their own processes on free 127.0.0.1 ports, measures, stops them all. The held-streams
-benchmark then gets a stack of its own: a mock whose upstream stays silent for seconds and a
-gateway with a short heartbeat interval (``OPENAI_SSE_HEARTBEAT_MS``).
+Starts the mock and the gateway (``harness.load.services.Stack``), the bare aiohttp relay and the
+bare aiohttp SSE handler as their own processes on free 127.0.0.1 ports, and beside them the
+optional servers of :mod:`harness.bench.extras` (LiteLLM proxy for the overhead rounds; aimock and
+the mock with ``--workers 2`` for the throughput rounds), each only while its benchmark runs;
+measures; stops them all. A comparison that cannot run is skipped with its reason. The
+held-streams benchmark then gets a stack of its own: a mock whose upstream stays silent for
+seconds and a gateway with a short heartbeat interval (``OPENAI_SSE_HEARTBEAT_MS``).
 """
 
 from __future__ import annotations
