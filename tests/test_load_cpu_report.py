@@ -31,7 +31,7 @@ def test_the_printed_table_says_when_the_machine_was_the_limit():
     assert rows["all"].split()[-3:] == ["190.0", "%", "19.00"]
     assert lines[-1].startswith("the machine was the limit, not the system under test: ")
     assert "the processes of the run used 1.90 of 2 cores" in lines[-1]
-    assert "load average (1 min) 2.40 on 2 cores" in lines[-1]
+    assert "load average (1 min) 2.40 on 2 cores: processes queued for a core" in lines[-1]
 
 
 def test_distributed_locust_workers_are_load_generators_each_on_its_row():

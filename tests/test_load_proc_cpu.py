@@ -110,7 +110,7 @@ def test_the_machine_is_the_limit_when_locust_sits_at_a_full_core():
 
 def test_the_machine_is_the_limit_when_the_load_average_is_above_the_cores():
     v = machine_verdict([use("gateway", 0.3)], 2, [], load_avg_1m=3.4)
-    assert v.limited and v.reasons == ["load average (1 min) 3.40 on 2 cores"]
+    assert v.limited and v.reasons == ["load average (1 min) 3.40 on 2 cores: processes queued for a core"]
 
 
 def test_other_work_on_the_machine_counts_too():

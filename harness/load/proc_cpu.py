@@ -284,5 +284,8 @@ def machine_verdict(
             )
     if load_avg_1m is not None:
         text = f"load average (1 min) {load_avg_1m:.2f} on {cores} cores"
-        (reasons if load_avg_1m > cores else notes).append(text)
+        if load_avg_1m > cores:  # more runnable tasks than cores: some waited for one, the tail grew
+            reasons.append(text + ": processes queued for a core")
+        else:
+            notes.append(text)
     return MachineVerdict(bool(reasons), reasons, notes)
