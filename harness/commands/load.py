@@ -6,11 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from harness.load.cpu_report import cpu_lines
-from harness.load.locust_run import USER_CLASSES
-from harness.load.run import DEFAULT_SCENARIOS, LoadRunError, LoadSettings, run_load
-from harness.load.services import ServiceError
-from harness.load.targets import TargetsError, fmt
+from harness.load.users import USER_CLASSES  # a constant: --help imports nothing heavy
 
 HELP = "load-test the reference gateway (or the mock) under a scenario and check the targets"
 
@@ -57,6 +53,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from harness.load.cpu_report import cpu_lines
+    from harness.load.run import DEFAULT_SCENARIOS, LoadRunError, LoadSettings, run_load
+    from harness.load.services import ServiceError
+    from harness.load.targets import TargetsError, fmt
+
     settings = LoadSettings(
         user=args.user,
         users=args.users,

@@ -15,14 +15,9 @@ from pathlib import Path
 from mockserver.web_runner import free_port
 
 from .services import HOST, Service, ServiceError, python_module
+from .users import GATEWAY_USERS, USER_CLASSES  # noqa: F401 - GATEWAY_USERS: re-exported
 
 LOCUSTFILE = Path(__file__).resolve().parents[2] / "loadtests" / "locustfile.py"
-USER_CLASSES = {
-    "gateway": "GatewayChatUser",
-    "gateway-memory": "GatewayMemoryChatUser",
-    "mock": "MockChatUser",
-}
-GATEWAY_USERS = ("gateway", "gateway-memory")  # the users that need the gateway in the stack
 _SPAN = re.compile(r"(\d+(?:\.\d+)?)\s*(h|m|s)")
 
 

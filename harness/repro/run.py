@@ -12,14 +12,13 @@ from mockserver.config import MockConfig
 from mockserver.web_app import JOURNAL
 from mockserver.web_runner import MockServer
 
+from . import DEFAULT_TIME_SCALE  # the package's constant, re-exported here
 from .context import RunContext, StackRun
 from .expect import Check, evaluate
 from .runners import error_text, runner_for
 from .scenario_file import ScenarioFile, ScenarioFileError, load
 from .wire import wire_facts
 
-# Scenario time runs 50x faster than real time: a 30 s stall replays in 0.6 s.
-DEFAULT_TIME_SCALE = 0.02
 SETTLE_S = 2.0  # how long to wait for the mock to finish journalling requests the stack left
 
 
