@@ -52,7 +52,6 @@ from locust import FastHttpUser, events, task
 from locust.runners import WorkerRunner
 
 from harness.load import stream_watch as sw
-from harness.load.memory import new_session_id
 from harness.load.samples import LoadSamples
 from harness.load.sse_reader import SSEReader
 
@@ -265,8 +264,12 @@ class GatewayMemoryChatUser(GatewayChatUser):
     label = "POST /api/v1/chat (memory)"
 
     def on_start(self) -> None:
-        super().on_start()
+        # imported here: harness.load.memory reads the gateway's telemetry (and so imports the SDK,
+        # ~0.7 s), and Locust counts the locustfile's import time into --run-time
+        from harness.load.memory import new_session_id
+
         self.session_id = new_session_id()
+        super().on_start()
 
     def body(self) -> dict[str, Any]:
         return {**super().body(), "sessionId": self.session_id, "useMemory": True}
