@@ -238,7 +238,7 @@ class Journal:
 
 
 ENTRY_FIELDS = frozenset(f for f in JournalEntry.__dataclass_fields__ if not f.startswith("_"))
-TRIM_EVERY = 64  # inserts between two checks of a session's bound
+TRIM_EVERY = 64  # inserts between two checks of a session's bound (fewer for a small bound)
 
 
 class SharedJournal(Journal):
@@ -281,7 +281,7 @@ class SharedJournal(Journal):
         entry.id = self.db.journal_insert(session, orjson.dumps(entry))
         self._live[entry.id] = entry
         self._inserts[session] += 1
-        if self._inserts[session] >= TRIM_EVERY:
+        if self._inserts[session] >= min(TRIM_EVERY, max(1, self._max // 4)):
             self._inserts[session] = 0
             if self.db.journal_count(session) > self._max:
                 self.db.journal_remove(session, keep=self._max, fold=_fold)
