@@ -17,7 +17,7 @@ from mockserver.web_runner import free_port
 from .services import HOST, Service, ServiceError, python_module
 from .users import GATEWAY_USERS, USER_CLASSES  # noqa: F401 - GATEWAY_USERS: re-exported
 
-LOCUSTFILE = Path(__file__).resolve().parents[2] / "loadtests" / "locustfile.py"
+LOCUSTFILE = Path(__file__).resolve().parents[1] / "loadtests" / "locustfile.py"  # in the package
 _SPAN = re.compile(r"(\d+(?:\.\d+)?)\s*(h|m|s)")
 
 

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mockserver.scenario.loader import CATALOGUE
+
 from .cpu_report import cpu_from_sampler
 from .locust_run import GATEWAY_USERS, LocustPlan, run_locust
 from .memory import read_memory_figures
@@ -23,11 +25,14 @@ from .proc_cpu import CpuSampler
 from .services import Service, Stack
 from .targets import TargetSet, Verdict, evaluate, load_targets, render_table
 
-ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_TARGETS = ROOT / "loadtests" / "targets.yaml"
-MEMORY_TARGETS = ROOT / "loadtests" / "targets-memory.yaml"
+# inside the package, so a plain `pip install` runs as a checkout does (loadtests/ and scenarios/
+# in a checkout are links to these folders)
+LOADTESTS = Path(__file__).resolve().parents[1] / "loadtests"
+DEFAULT_TARGETS = LOADTESTS / "targets.yaml"
+MEMORY_TARGETS = LOADTESTS / "targets-memory.yaml"
+MAIN_JOB_TARGETS = LOADTESTS / "targets-main.yaml"  # make run: TTFT p95 < 250 ms, for margin
 TARGETS_BY_USER = {"gateway-memory": MEMORY_TARGETS}  # every other user: DEFAULT_TARGETS
-DEFAULT_SCENARIOS = ROOT / "scenarios"
+DEFAULT_SCENARIOS = CATALOGUE
 
 
 class LoadRunError(RuntimeError):
