@@ -58,3 +58,11 @@ def test_the_clis_and_the_catalogue_come_with_the_package(user_venv: Path, tmp_p
     listed = run([str(user_venv / "mockopenai"), "scenarios", "scenarios"], tmp_path, 60)
     assert "flaky-upstream" in listed.stdout
     run([str(user_venv / "harness"), "--help"], tmp_path, 60)
+    # no load extra here: one line says which install brings Locust
+    load = subprocess.run(
+        [str(user_venv / "harness"), "load"], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert load.returncode == 2
+    assert load.stderr.strip() == (
+        "harness load needs Locust, which is not installed: pip install 'mockopenai-harness[load]'"
+    )

@@ -53,6 +53,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from harness.extras import LOAD, missing
+
+    if problem := missing({"locust": LOAD["locust"]}, "load", "harness load"):
+        print(problem, file=sys.stderr)
+        return 2
     from harness.load.cpu_report import cpu_lines
     from harness.load.run import DEFAULT_SCENARIOS, LoadRunError, LoadSettings, run_load
     from harness.load.services import ServiceError

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 HELP = (
     "replay the catalogue of reported failures against the reference stack, run a load burst "
@@ -20,6 +21,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from harness.extras import LOAD, missing
+
+    if not args.no_load and (problem := missing(LOAD, "load", "harness run")):
+        print(f"{problem} (or run without the load burst: harness run --no-load)", file=sys.stderr)
+        return 2
     from harness.main_job import JobSettings, run_job
 
     return run_job(

@@ -1,0 +1,34 @@
+"""A missing optional piece is one line naming the pip install that brings it."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+
+from harness.cli import main as harness
+
+
+@pytest.fixture
+def without(monkeypatch):
+    def hide(*names: str) -> None:
+        real = importlib.util.find_spec
+        monkeypatch.setattr(importlib.util, "find_spec", lambda n, *a: None if n in names else real(n, *a))
+
+    return hide
+
+
+def test_harness_load_without_locust_names_the_extra(without, capsys):
+    without("locust")
+    assert harness(["load", "-t", "1s"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        "harness load needs Locust, which is not installed: pip install 'mockopenai-harness[load]'"
+    ]
+
+
+def test_harness_run_without_matplotlib_names_the_extra_and_the_way_around_it(without, capsys):
+    without("matplotlib")
+    assert harness(["run"]) == 2
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert "pip install 'mockopenai-harness[load]'" in line and "harness run --no-load" in line
