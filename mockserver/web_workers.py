@@ -56,6 +56,8 @@ def serve_workers(config: MockConfig, workers: int, argv: list[str]) -> int:
                 subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, start_new_session=True)
             )
         failed = wait_ready(procs, stopping)
+        if stopping.is_set():  # Ctrl-C while starting: stop, quietly
+            return 0
         if failed:
             print(f"mockopenai: {failed}", file=sys.stderr)
             return 1
