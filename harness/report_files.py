@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import json
+import textwrap
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -15,7 +16,9 @@ from typing import Any
 
 @dataclass(slots=True)
 class Row:
-    """One line of the verdict table."""
+    """One line of the verdict table. For a catalogue row ``expected`` is the reported symptom the
+    scenario reproduces and ``got`` what the reference stack did about it; for a load row, the
+    target's limit and the measured figure (:data:`COLUMNS` says so in each table's header)."""
 
     section: str  # "catalogue" | "load"
     name: str
@@ -24,22 +27,35 @@ class Row:
     got: str
 
 
+COLUMNS = {
+    "catalogue": ("scenario", "symptom reproduced", "what the stack did"),
+    "load": ("target", "limit", "measured"),
+}
+CELL_WIDTH = 60  # longer texts wrap onto more lines; nothing is cut
+
+
 def render_table(rows: Sequence[Row]) -> str:
-    head = ("", "section", "check", "expected", "got")
-    body = [("PASS" if r.ok else "FAIL", r.section, r.name, r.expected, r.got) for r in rows]
-    widths = [max(len(str(line[i])) for line in [head, *body]) for i in range(len(head))]
-    widths = [min(w, 60) for w in widths]
-
-    def fmt(line: Sequence[str]) -> str:
-        cells = [str(c)[: widths[i]].ljust(widths[i]) for i, c in enumerate(line)]
-        return "  ".join(cells).rstrip()
-
-    sep = "  ".join("-" * w for w in widths)
+    """One table per section, each with headers that say what its columns hold, then the verdict."""
+    lines: list[str] = []
+    for section in dict.fromkeys(r.section for r in rows):
+        mine = [r for r in rows if r.section == section]
+        head = ("verdict", "section", *COLUMNS.get(section, ("check", "expected", "got")))
+        body = [("PASS" if r.ok else "FAIL", r.section, r.name, r.expected, r.got) for r in mine]
+        cells = [[textwrap.wrap(str(c), CELL_WIDTH) or [""] for c in line] for line in [head, *body]]
+        widths = [max(len(part) for line in cells for part in line[i]) for i in range(len(head))]
+        sep = "  ".join("-" * w for w in widths)
+        if lines:
+            lines.append("")
+        for n, line in enumerate(cells):
+            for k in range(max(len(c) for c in line)):
+                parts = [c[k] if k < len(c) else "" for c in line]
+                lines.append("  ".join(p.ljust(w) for p, w in zip(parts, widths, strict=True)).rstrip())
+            if n == 0:
+                lines.append(sep)
+        lines.append(sep)
     passed = sum(r.ok for r in rows)
     verdict = "PASS" if rows and passed == len(rows) else "FAIL"
-    return "\n".join(
-        [fmt(head), sep, *(fmt(b) for b in body), sep, f"{verdict}: {passed}/{len(rows)} checks passed"]
-    )
+    return "\n".join([*lines, f"{verdict}: {passed}/{len(rows)} checks passed"])
 
 
 def plot_ttft_histogram(samples_ms: Sequence[float], path: Path, target_ms: float | None) -> Path:
@@ -175,21 +191,27 @@ def _html(
     cpu: dict[str, Any] | None = None,
 ) -> str:
     e = html.escape
-    trs = "\n".join(
-        f"<tr class={'pass' if r.ok else 'fail'}><td>{'PASS' if r.ok else 'FAIL'}</td><td>{e(r.section)}</td>"
-        f"<td>{e(r.name)}</td><td>{e(r.expected)}</td><td>{e(r.got)}</td></tr>"
-        for r in rows
-    )
+    trs = ""
+    for section in dict.fromkeys(r.section for r in rows):
+        names = COLUMNS.get(section, ("check", "expected", "got"))
+        trs += f"<tr><th>verdict</th><th>section</th>{''.join(f'<th>{e(n)}</th>' for n in names)}</tr>\n"
+        trs += "\n".join(
+            f"<tr class={'pass' if r.ok else 'fail'}><td>{'PASS' if r.ok else 'FAIL'}</td><td>{e(r.section)}</td>"
+            f"<td>{e(r.name)}</td><td>{e(r.expected)}</td><td>{e(r.got)}</td></tr>"
+            for r in rows
+            if r.section == section
+        )
+        trs += "\n"
     imgs = "\n".join(f"<h2>{e(title)}</h2><img src='{e(src)}' alt='{e(title)}'>" for title, src in images)
     where = ", ".join(f"{k}: {v}" for k, v in machine.items())
     verdict = "PASS" if passed else "FAIL"
     return f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>harness run: {verdict}</title>
 <style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}
-td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left}}td:last-child{{white-space:nowrap}}.pass td:first-child{{color:#1a7f37}}
+td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}}td{{max-width:40em}}.pass td:first-child{{color:#1a7f37}}
 .fail td:first-child{{color:#cf222e;font-weight:bold}}p.fail{{color:#cf222e}}</style></head>
 <body><h1>harness run: {verdict}</h1><p>{e(where)}</p>
-<table><tr><th></th><th>section</th><th>check</th><th>expected</th><th>got</th></tr>
+<table>
 {trs}
 </table>
 {cpu_html(cpu)}

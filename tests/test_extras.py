@@ -32,3 +32,15 @@ def test_harness_run_without_matplotlib_names_the_extra_and_the_way_around_it(wi
     assert harness(["run"]) == 2
     [line] = capsys.readouterr().err.strip().splitlines()
     assert "pip install 'mockopenai-harness[load]'" in line and "harness run --no-load" in line
+
+
+def test_a_run_smaller_than_the_targets_says_how_to_check_it():
+    from harness.commands.load import smaller_run_hint
+    from harness.load.run import DEFAULT_TARGETS
+    from harness.load.targets import evaluate, load_targets
+
+    targets = load_targets(DEFAULT_TARGETS)
+    measured = {"users": 50, "ttft_ms": {"p95": 200.0}, "error_rate": 0.0, "retry_rate": 0.01}
+    hint = smaller_run_hint(evaluate(targets, measured), None)
+    assert hint is not None and "pass --targets FILE" in hint and "loadtests/targets.yaml" in hint
+    assert smaller_run_hint(evaluate(targets, measured | {"users": 100}), None) is None

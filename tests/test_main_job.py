@@ -26,7 +26,19 @@ def test_table_says_fail_when_one_row_fails():
     ]
     text = render_table(rows)
     assert text.splitlines()[-1] == "FAIL: 1/2 checks passed"
-    assert "FAIL  load" in text and "PASS  catalogue" in text
+    assert "FAIL     load" in text and "PASS     catalogue" in text
+    # each section's header says what its columns hold
+    assert "symptom reproduced" in text and "what the stack did" in text
+    assert any(line.split()[:3] == ["verdict", "section", "target"] for line in text.splitlines())
+
+
+def test_long_texts_wrap_and_are_never_cut():
+    reason = "TargetsError: cannot read targets: /a/very/long/path/" + "x" * 80 + "/targets.yaml"
+    lines = render_table([Row("load", "load run", False, "completes", reason)]).splitlines()
+    at = lines[0].index("measured")
+    body = lines[2 : lines.index(lines[1], 2)]  # between the header's rule and the closing one
+    assert "".join(line[at:] for line in body).replace(" ", "") == reason.replace(" ", "")
+    assert len(body) > 1 and max(len(line) for line in lines) < 120
 
 
 def test_report_has_json_html_and_two_real_pngs(tmp_path):

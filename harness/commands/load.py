@@ -103,9 +103,22 @@ def run(args: argparse.Namespace) -> int:
     if reasons:
         print("failures by reason: " + ", ".join(f"{k} {v}" for k, v in sorted(reasons.items())))
     print(load.table())
+    if hint := smaller_run_hint(load.verdicts, settings.targets_path):
+        print(hint)
     if cpu := cpu_lines(doc.get("cpu")):
         print()
         print("\n".join(cpu))
     path = load.write(args.json)
     print(f"\n{'PASS' if load.passed else 'FAIL'}: results in {path}")
     return 0 if load.passed else 1
+
+
+def smaller_run_hint(verdicts: list, targets_path: str | None) -> str | None:
+    """When the run had fewer users than the targets ask for, how to check a smaller run."""
+    if not any(v.target.metric == "users" and not v.ok for v in verdicts):
+        return None
+    return (
+        "the targets file asks for more users than this run had: for a smaller machine or a "
+        "shorter check, pass --targets FILE with limits of your own (start from a copy of "
+        f"{targets_path or 'loadtests/targets.yaml'})"
+    )
