@@ -89,9 +89,6 @@ def record_event(entry: JournalEntry, now_ms: float, content: bool, type_: str) 
         entry.first_content_ms = now_ms
 
 
-_BODY = R.StreamEvent(None)  # stands for a JSON body in a batch of one (not an event)
-
-
 def _unpublished(entry: JournalEntry) -> None:
     """In one process the journal is the entries themselves: nothing to publish."""
 
@@ -148,33 +145,31 @@ class Delivery:
             record_event(ctx.entry, now_ms, content, type_)
 
     async def _write_events(
-        self,
-        resp: web.StreamResponse,
-        batch: list[tuple[bytes, R.StreamEvent]],
-        ctx: RequestContext,
-        eof: bool = False,
-        counted: bool = True,
+        self, resp: web.StreamResponse, batch: list[tuple[bytes, R.StreamEvent]], ctx: RequestContext
     ) -> None:
         """Events due at the same moment go out in one write: same bytes, same timing, a fraction
-        of the per-write cost (the largest cost of a zero-delay stream). With ``eof`` the chunked
-        terminator goes in the same write; ``counted=False``: bytes that are no events (a body)."""
-        n = len(batch)
-        data = batch[0][0] if n == 1 else b"".join([d for d, _ in batch])
+        of the per-write cost (the largest cost of a zero-delay stream)."""
+        data = batch[0][0] if len(batch) == 1 else b"".join([d for d, _ in batch])
+        await resp.write(data)
+        self._record(ctx, len(data), batch)
+
+    async def _write_last(
+        self,
+        resp: web.StreamResponse,
+        data: bytes,
+        ctx: RequestContext,
+        batch: list[tuple[bytes, R.StreamEvent]] | None = None,
+    ) -> None:
+        """The reply's last bytes (a body, or the stream's last ``batch`` of events) and its end
+        (the chunked terminator) in one write. Journalled just before (the caller has set how the
+        reply ended), so a client that reads the journal as soon as it has the last byte finds
+        the entry final, whichever worker of ``serve --workers N`` it asks."""
         entry = ctx.entry
-        if not counted:
-            batch, n = [], 0
-        if not eof:
-            await resp.write(data)
-            self._record(ctx, len(data), batch)
-            return
-        # the last write: journalled first (the caller has set how the reply ended), so a client
-        # that reads the journal as soon as it has the last byte finds it final, whichever
-        # worker of serve --workers N it asks
         before = (entry.bytes_sent, entry.events_sent, entry.first_byte_ms, entry.last_byte_ms)
         before_content = entry.first_content_ms
-        if data or not counted:
-            self._record(ctx, len(data), batch)
-        elif entry.first_byte_ms is None:  # the headers (if still buffered) and the terminator
+        if batch is None or batch:
+            self._record(ctx, len(data), batch or [])
+        elif entry.first_byte_ms is None:  # only the headers (if still buffered) and the end
             entry.first_byte_ms = (Clock.monotonic() - ctx.t0) * 1000.0
         self.publish(entry)
         try:
@@ -182,8 +177,8 @@ class Delivery:
         except ConnectionResetError:  # nothing went out: the journal says so
             entry.bytes_sent, entry.events_sent, entry.first_byte_ms, entry.last_byte_ms = before
             entry.first_content_ms = before_content
-            if n:
-                del entry.emit_ms[-n:], entry.event_types[-n:]
+            if batch:
+                del entry.emit_ms[-len(batch) :], entry.event_types[-len(batch) :]
             raise
 
     @staticmethod
@@ -254,7 +249,7 @@ class Delivery:
             close_transport(request, reset=False)
             return resp
         entry.ended = "stalled" if "stall" in reply.faults else R.COMPLETE
-        await self._write_events(resp, [(data, _BODY)], ctx, eof=True, counted=False)
+        await self._write_last(resp, data, ctx)  # status line, headers and body: one write
         return resp
 
     async def _deliver_stream(
@@ -288,7 +283,7 @@ class Delivery:
         ending = reply.ending
         if ending == R.COMPLETE:
             entry.ended = "stalled" if "stall" in reply.faults else R.COMPLETE
-            await self._write_events(resp, due, ctx, eof=True)
+            await self._write_last(resp, b"".join([d for d, _ in due]), ctx, due)
             return resp
         if due:
             await self._write_events(resp, due, ctx)
