@@ -31,7 +31,7 @@ def test_the_readme_command_against_a_running_gateway(gateway, tmp_path):
     assert run.returncode == 0, run.stderr[-2000:]
     assert "Traceback" not in run.stderr
     streams = json.loads(out.read_text())
-    assert streams["measured"]["requests"] >= 4 and streams["measured"]["failures"] == 0
+    assert streams["measured"]["requests"] >= 2 and streams["measured"]["failures"] == 0
     # a bare --host is the gateway's: only the gateway users ran, none of them got a 404
     assert "POST /api/v1/chat" in run.stderr and "/v1/chat/completions" not in run.stderr
 
