@@ -49,3 +49,14 @@ def test_repro_finds_built_in_names_from_any_folder(tmp_path, monkeypatch, name)
 
     monkeypatch.chdir(tmp_path)  # no ./scenarios here: the package's catalogue answers
     assert locate(name).is_relative_to(CATALOGUE)
+
+
+def test_serve_suggests_the_default_scenario_that_was_meant():
+    from mockserver.scenario.loader import engine_from_paths
+    from mockserver.scenario.schema import ScenarioError
+
+    with pytest.raises(ScenarioError) as caught:
+        engine_from_paths([str(CATALOGUE)], default="chat-stream-drops")
+    assert "--scenario chat-stream-drops: no such scenario; did you mean 'chat-stream-drop'?" in str(
+        caught.value
+    )

@@ -7,6 +7,7 @@ name, so a project's own ``scenarios/`` can replace a scenario of the built-in c
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 
 from .engine import ScenarioEngine
@@ -66,7 +67,9 @@ def engine_from_paths(paths: list[str], default: str | None = None, seed: int = 
     scenarios, problems = load_all(paths)
     if default is not None and default not in scenarios and not problems:
         known = ", ".join(sorted(scenarios)) or "none loaded"
-        problems.append(f"--scenario {default}: no such scenario (known: {known})")
+        close = difflib.get_close_matches(default, sorted(scenarios), n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        problems.append(f"--scenario {default}: no such scenario{hint} (known: {known})")
     if problems:
         raise ScenarioError(problems)
     return ScenarioEngine(scenarios, default=default, seed=seed)
