@@ -146,9 +146,12 @@ async def image_host(aiohttp_server):
     return await aiohttp_server(app, host="127.0.0.1")
 
 
+LOOPBACK = FetchLimits(allow_private=True)  # the test's image host is on 127.0.0.1
+
+
 async def test_http_url_is_fetched_and_sniffed(image_host):
     url = str(image_host.make_url("/a.png"))
-    assert await normalize_image_input(url) == "data:image/png;base64," + b64(PNG)
+    assert await normalize_image_input(url, LOOPBACK) == "data:image/png;base64," + b64(PNG)
 
 
 @pytest.mark.parametrize(
@@ -159,11 +162,11 @@ async def test_http_url_is_fetched_and_sniffed(image_host):
         ("/slow.png", "took longer than 0.1 s"),
         ("/page", "is not a PNG, JPEG or WebP image"),
         ("/missing.png", "answered HTTP 404"),
-        ("/to-file", "failed"),
+        ("/to-file", "is not an http(s) URL"),
     ],
 )
 async def test_fetch_limits_and_bad_content_are_clear_errors(image_host, path, why):
-    limits = FetchLimits(max_bytes=1000, timeout_s=0.1)
+    limits = FetchLimits(max_bytes=1000, timeout_s=0.1, allow_private=True)
     with pytest.raises(ImageInputError, match="^Image conversion failed: ") as err:
         await normalize_image_input(str(image_host.make_url(path)), limits)
     assert why in str(err.value)
@@ -171,4 +174,88 @@ async def test_fetch_limits_and_bad_content_are_clear_errors(image_host, path, w
 
 async def test_connection_refused_is_a_clear_error(unused_tcp_port):
     with pytest.raises(ImageInputError, match="failed"):
-        await normalize_image_input(f"http://127.0.0.1:{unused_tcp_port}/a.png")
+        await normalize_image_input(f"http://127.0.0.1:{unused_tcp_port}/a.png", LOOPBACK)
+
+
+# --- hostile image input: refused, and the refusal says why ---------------------------------
+
+
+ELF = b"\x7fELF\x02\x01\x01" + b"\x00" * 40
+SVG = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
+
+
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [
+        ("data:image/png;base64," + b64(ELF), "declares image/png but holds no PNG, JPEG or WebP image"),
+        ("data:image/png;base64," + b64(b"just some text, not an image at all"), "holds no PNG"),
+        ("data:image/svg+xml;base64," + b64(SVG), "declares image/svg+xml but holds no PNG"),
+        ("data:image/x-evil;base64," + b64(ELF), "declares image/x-evil"),
+    ],
+)
+async def test_a_data_url_is_sniffed_not_trusted(value, why):
+    with pytest.raises(ImageInputError, match="^Image conversion failed: ") as err:
+        await normalize_image_input(value)
+    assert why in str(err.value)
+
+
+async def test_a_data_url_whose_type_is_wrong_is_sent_as_what_it_holds():
+    jpeg = b"\xff\xd8\xff\xe0" + b"\x00" * 32
+    image = await normalize_image("data:image/png;base64," + b64(jpeg))
+    assert image.mime == "image/jpeg" and image.data_url.startswith("data:image/jpeg;base64,")
+
+
+@pytest.mark.parametrize("wrap", [lambda d: "data:image/png;base64," + b64(d), b64])
+async def test_data_urls_and_raw_base64_have_the_fetch_size_cap(wrap):
+    big = PNG + b"\x00" * 5000
+    with pytest.raises(ImageInputError, match="over the 1000-byte limit"):
+        await normalize_image_input(wrap(big), FetchLimits(max_bytes=1000))
+
+
+async def test_url_credentials_are_refused_not_forwarded(image_host):
+    url = str(image_host.make_url("/a.png")).replace("http://", "http://user:secret@")
+    with pytest.raises(ImageInputError, match="carries credentials") as err:
+        await normalize_image_input(url, LOOPBACK)
+    assert "secret" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:1/a.png",
+        "http://localhost:1/a.png",
+        "http://[::1]:1/a.png",
+        "http://10.0.0.7/a.png",
+        "http://169.254.169.254/latest/meta-data",
+        "http://[::ffff:127.0.0.1]:1/a.png",
+    ],
+)
+async def test_loopback_and_private_targets_are_opt_in(url):
+    with pytest.raises(ImageInputError, match="loopback/private/link-local address: refused"):
+        await normalize_image_input(url)
+
+
+async def test_a_redirect_to_loopback_is_refused_at_the_hop(aiohttp_server, image_host, monkeypatch):
+    target = str(image_host.make_url("/a.png"))
+
+    async def hop(request):
+        raise web.HTTPFound(target)
+
+    app = web.Application()
+    app.router.add_get("/hop", hop)
+    server = await aiohttp_server(app, host="127.0.0.1")
+    from harness.connectors import image_input
+
+    # the first URL is allowed as if it were public; its redirect to loopback is checked again
+    checked: list[str] = []
+    real = image_input.check_target
+
+    async def first_is_public(url, limits):
+        checked.append(url)
+        if len(checked) > 1:
+            await real(url, FetchLimits())
+
+    monkeypatch.setattr(image_input, "check_target", first_is_public)
+    with pytest.raises(ImageInputError, match="loopback/private/link-local address: refused"):
+        await normalize_image_input(str(server.make_url("/hop")))
+    assert checked == [str(server.make_url("/hop")), target]

@@ -1,18 +1,24 @@
 """Image input normalisation for img2img jobs: whatever the job carries becomes a data URL.
 
-Accepted: a ``data:image/...;base64,`` URL (kept as is), raw base64 of a PNG, JPEG or WebP
-(the MIME type is sniffed from the magic bytes), and an ``http(s)`` URL (fetched with a size
-and a time limit). Refused with an ``ImageInputError`` whose message starts with
-``Image conversion failed:``: an unresolved template variable such as ``{{image}}``, any other
-URL scheme (``file:``, ``ftp:`` ...), and anything else.
+Accepted: a ``data:image/...;base64,`` URL, raw base64, and an ``http(s)`` URL (fetched with a
+size and a time limit); whatever the source, the bytes must be a PNG, JPEG or WebP image (sniffed
+from the magic bytes, never taken on trust from a declared type) and within the same size cap.
+Refused with an ``ImageInputError`` whose message starts with ``Image conversion failed:``: an
+unresolved template variable such as ``{{image}}``, any other URL scheme (``file:``, ``ftp:``
+...), a URL with credentials in it, a URL (or a redirect) to a loopback, private or link-local
+address unless :attr:`FetchLimits.allow_private` says so, and anything else.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
+import ipaddress
 import re
+import socket
 from dataclasses import dataclass
+from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 
@@ -36,9 +42,12 @@ class ImageInputError(ValueError):
 class FetchLimits:
     """Bounds for fetching an image URL."""
 
-    max_bytes: int = 20 * 1024 * 1024
+    max_bytes: int = 20 * 1024 * 1024  # also the cap on data URLs and raw base64
     timeout_s: float = 10.0
     max_redirects: int = 3
+    # a job's URL is someone else's input: reaching this machine or its network through it
+    # (127.0.0.1, 10.x, 169.254.169.254 ...) is opt-in (tests serve images on loopback)
+    allow_private: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,19 +94,33 @@ def _b64decode(text: str) -> bytes:
     return base64.b64decode(compact, altchars=altchars, validate=True)
 
 
-def parse_data_url(value: str) -> ImageData:
+def check_size(encoded: str, limits: FetchLimits, what: str) -> None:
+    """Refuse base64 text whose decoded size is over the cap, before decoding it."""
+    size = len(encoded) * 3 // 4
+    if size > limits.max_bytes:
+        raise ImageInputError(f"{what} holds about {size} bytes, over the {limits.max_bytes}-byte limit")
+
+
+def parse_data_url(value: str, limits: FetchLimits = FetchLimits()) -> ImageData:
     m = DATA_URL.match(value)
     if m is None:
         raise ImageInputError("data URL is not of the form data:image/<type>;base64,<data>")
+    check_size(m.group(2), limits, "data URL")
     try:
         data = _b64decode(m.group(2))
     except (binascii.Error, ValueError):
         raise ImageInputError("data URL does not hold valid base64") from None
-    return ImageData(value, m.group(1), data)
+    declared, mime = m.group(1).lower(), sniff_mime(data)
+    if mime is None:
+        raise ImageInputError(f"data URL declares {declared} but holds no PNG, JPEG or WebP image")
+    if mime != declared:  # the bytes decide: send the type they are
+        return ImageData(to_data_url(data, mime), mime, data)
+    return ImageData(value, mime, data)
 
 
-def parse_base64(value: str) -> ImageData:
+def parse_base64(value: str, limits: FetchLimits = FetchLimits()) -> ImageData:
     """Raw base64 of a PNG, JPEG or WebP image → an ImageData with a sniffed MIME type."""
+    check_size(value, limits, "base64 input")
     try:
         data = _b64decode(value)
     except (binascii.Error, ValueError):
@@ -141,32 +164,87 @@ def classify(value: object) -> str:
     return "base64"
 
 
+def _blocked(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return not ip.is_global or ip.is_multicast
+
+
+async def check_target(url: str, limits: FetchLimits) -> None:
+    """Refuse a URL with credentials, and (unless allowed) one whose host is or resolves to a
+    loopback, private, link-local or otherwise non-public address."""
+    parts = urlsplit(url)
+    if parts.username is not None or parts.password is not None:
+        raise ImageInputError(
+            f"URL {parts.scheme}://…@{parts.hostname}/… carries credentials; they are not sent"
+        )
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ImageInputError(f"URL {url!r} is not an http(s) URL with a host")
+    if limits.allow_private:
+        return
+    host = parts.hostname
+    try:
+        addresses = [host] if _is_ip(host) else await _resolve(host, parts.port)
+    except OSError as exc:
+        raise ImageInputError(f"fetching {url} failed: cannot resolve {host}: {exc}") from None
+    bad = [a for a in addresses if _blocked(a)]
+    if bad:
+        raise ImageInputError(
+            f"URL {url} points at {bad[0]}, a loopback/private/link-local address: refused "
+            "(FetchLimits(allow_private=True) allows it)"
+        )
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+async def _resolve(host: str, port: int | None) -> list[str]:
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port or 80, type=socket.SOCK_STREAM)
+    return sorted({info[4][0] for info in infos})
+
+
 async def fetch_image(
     url: str, limits: FetchLimits = FetchLimits(), session: aiohttp.ClientSession | None = None
 ) -> ImageData:
-    """GET an http(s) image URL within ``limits``; the body must be a PNG, JPEG or WebP."""
+    """GET an http(s) image URL within ``limits``; the body must be a PNG, JPEG or WebP. Each
+    redirect is followed by hand, so every hop's target is checked like the first."""
     timeout = aiohttp.ClientTimeout(total=limits.timeout_s)
     own = session is None
     session = session or aiohttp.ClientSession()
+    first = url
     try:
-        async with session.get(url, timeout=timeout, max_redirects=limits.max_redirects) as resp:
-            if resp.status != 200:
-                raise ImageInputError(f"fetching {url} answered HTTP {resp.status}")
-            if resp.content_length is not None and resp.content_length > limits.max_bytes:
+        async with asyncio.timeout(limits.timeout_s):
+            for _ in range(limits.max_redirects + 1):
+                await check_target(url, limits)
+                async with session.get(url, timeout=timeout, allow_redirects=False) as resp:
+                    if resp.status in (301, 302, 303, 307, 308) and "Location" in resp.headers:
+                        url = urljoin(url, resp.headers["Location"])
+                        continue
+                    if resp.status != 200:
+                        raise ImageInputError(f"fetching {url} answered HTTP {resp.status}")
+                    if resp.content_length is not None and resp.content_length > limits.max_bytes:
+                        raise ImageInputError(
+                            f"image at {url} is {resp.content_length} bytes, over the "
+                            f"{limits.max_bytes}-byte limit"
+                        )
+                    body = bytearray()
+                    async for chunk in resp.content.iter_chunked(64 * 1024):
+                        body.extend(chunk)
+                        if len(body) > limits.max_bytes:
+                            raise ImageInputError(f"image at {url} is over the {limits.max_bytes}-byte limit")
+                    break
+            else:
                 raise ImageInputError(
-                    f"image at {url} is {resp.content_length} bytes, over the {limits.max_bytes}-byte limit"
+                    f"fetching {first} was redirected more than {limits.max_redirects} times"
                 )
-            body = bytearray()
-            async for chunk in resp.content.iter_chunked(64 * 1024):
-                body.extend(chunk)
-                if len(body) > limits.max_bytes:
-                    raise ImageInputError(f"image at {url} is over the {limits.max_bytes}-byte limit")
     except TimeoutError:
-        raise ImageInputError(f"fetching {url} took longer than {limits.timeout_s:g} s") from None
-    except aiohttp.TooManyRedirects:
-        raise ImageInputError(
-            f"fetching {url} was redirected more than {limits.max_redirects} times"
-        ) from None
+        raise ImageInputError(f"fetching {first} took longer than {limits.timeout_s:g} s") from None
     except aiohttp.ClientError as exc:
         raise ImageInputError(f"fetching {url} failed: {exc}") from None
     finally:
@@ -182,10 +260,10 @@ async def normalize_image(
     kind = classify(value)
     text = str(value).strip()
     if kind == "data_url":
-        return parse_data_url(text)
+        return parse_data_url(text, limits)
     if kind == "url":
         return await fetch_image(text, limits, session)
-    return parse_base64(text)
+    return parse_base64(text, limits)
 
 
 async def normalize_image_input(value: object, limits: FetchLimits = FetchLimits()) -> str:
