@@ -25,6 +25,7 @@ from typing import Any
 
 from harness.load.services import HOST, Service, ServiceError, Stack, python_module
 from mockserver.runtime import settle_heap
+from mockserver.scenario.loader import CATALOGUE
 from mockserver.web_runner import free_port
 
 from . import extras, suites
@@ -57,7 +58,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         choices=EXTRAS,
         help="leave out this comparison (repeatable)",
     )
-    p.add_argument("--scenarios", default=str(ROOT / "scenarios"), help="scenario folder for the mock")
+    p.add_argument(
+        "--scenarios",
+        default=str(CATALOGUE),
+        help="scenario folder for the mock (default: the built-in catalogue)",
+    )
     return p.parse_args(argv)
 
 
