@@ -64,6 +64,11 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("paths", nargs="+")
     ls = sub.add_parser("scenarios", help="list scenarios with their descriptions")
     ls.add_argument("path", nargs="?", default="scenarios")
+    sub.add_parser(
+        "schema",
+        help="print the JSON Schema of scenario files (for editors: "
+        "# yaml-language-server: $schema=<file>)",
+    )
     return p
 
 
@@ -71,6 +76,11 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "serve":
         return serve(args)
+    if args.command == "schema":
+        from .scenario.json_schema import dumps
+
+        sys.stdout.write(dumps())
+        return 0
     from .scenario import cli_commands
 
     if args.command == "validate":

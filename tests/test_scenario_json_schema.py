@@ -57,3 +57,10 @@ def test_what_the_validator_refuses_the_json_schema_refuses(text):
     with pytest.raises(ScenarioError):
         parse_text(text, "bad.yaml")
     assert list(VALIDATOR.iter_errors(yaml.safe_load(text)))
+
+
+def test_mockopenai_schema_prints_it(capsys):
+    from mockserver.cli import main
+
+    assert main(["schema"]) == 0
+    assert json.loads(capsys.readouterr().out) == scenario_schema()
