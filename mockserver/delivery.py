@@ -96,9 +96,11 @@ def _unpublished(entry: JournalEntry) -> None:
 class Delivery:
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
-        # called with the entry once its final state is known, before the last bytes go out
-        # (serve --workers N: writes the shared journal's row)
+        # serve --workers N (the shared journal's rows): ``publish`` is called with the entry
+        # once its final state is known, before the last bytes go out; ``reveal`` before any
+        # earlier bytes (the request will wait), so other workers see it while it runs
         self.publish: Callable[[JournalEntry], None] = _unpublished
+        self.reveal: Callable[[JournalEntry], None] = _unpublished
 
     async def _wait_until(
         self, at: float, resp: web.StreamResponse | None, reply: R.Reply, ctx: RequestContext, clock: Clock
@@ -139,6 +141,7 @@ class Delivery:
         content: bool = False,
         type_: str = "",
     ) -> None:
+        self.reveal(ctx.entry)
         await resp.write(data)
         now_ms = record_bytes(ctx, len(data))
         if counted:
@@ -150,6 +153,7 @@ class Delivery:
         """Events due at the same moment go out in one write: same bytes, same timing, a fraction
         of the per-write cost (the largest cost of a zero-delay stream)."""
         data = batch[0][0] if len(batch) == 1 else b"".join([d for d, _ in batch])
+        self.reveal(ctx.entry)
         await resp.write(data)
         self._record(ctx, len(data), batch)
 
@@ -274,6 +278,7 @@ class Delivery:
                     due = []
                     at = max(at, Clock.monotonic())  # a late write moves the rest: no gap shrinks
                 elif entry.first_byte_ms is None:
+                    self.reveal(entry)
                     send_headers(writer, ctx)
                 at += clock.seconds(ev.delay_ms) if math.isfinite(ev.delay_ms) else math.inf
                 await self._wait_until(at, resp, reply, ctx, clock)
@@ -285,11 +290,12 @@ class Delivery:
             entry.ended = "stalled" if "stall" in reply.faults else R.COMPLETE
             await self._write_last(resp, b"".join([d for d, _ in due]), ctx, due)
             return resp
+        entry.ended = ending
         if due:
             await self._write_events(resp, due, ctx)
         elif entry.first_byte_ms is None:
+            self.reveal(entry)
             send_headers(writer, ctx)
-        entry.ended = ending
         self.publish(entry)
         if ending == R.HANG:
             await self._hang(resp, reply, ctx, clock)  # the connection stays open, silent

@@ -52,7 +52,10 @@ class WsChannel:
         self.gone = False  # the connection was cut by a fault
 
     async def open(self, headers: dict[str, str]) -> None:
+        from .web_app import DELIVERY
+
         self.ws.headers.update(headers)
+        self.request.app[DELIVERY].reveal(self.ctx.entry)  # a session that lasts: seen by all workers
         await self.ws.prepare(self.request)
         entry = self.ctx.entry
         entry.status = 101

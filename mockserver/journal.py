@@ -243,16 +243,20 @@ TRIM_EVERY = 64  # inserts between two checks of a session's bound (fewer for a 
 
 class SharedJournal(Journal):
     """The journal of ``serve --workers N``: one row per request in the shared database, so every
-    worker answers ``/_mock/journal`` and ``/_mock/metrics`` for all of them. A row is written when
-    the request arrives and again when it ends; this worker's requests still running are read
-    from memory, the others' as they were when they arrived."""
+    worker answers ``/_mock/journal`` and ``/_mock/metrics`` for all of them.
+
+    A request that is answered at once (no wait) costs one write: its row is appended when its
+    final state is known, just before the last bytes go out. One that waits (a TTFT, a stall, a
+    hang, a WebSocket session) is appended before its first wait, so every worker sees it while
+    it runs, and rewritten at the end. This worker's requests still running are read from
+    memory, the others' as their last write left them."""
 
     def __init__(self, db: Any, worker: int, max_per_session: int = 5000) -> None:
         super().__init__(max_per_session)
         self.db = db
         self.worker = worker
-        self._live: dict[int, JournalEntry] = {}
-        self._published: dict[int, bytes] = {}
+        self._live: dict[str, JournalEntry] = {}  # by request id, written or not yet
+        self._written: dict[str, bytes] = {}  # the row last written for a live entry
         self._inserts: Counter = Counter()  # by session, since its bound was last checked
 
     def open(
@@ -267,7 +271,7 @@ class SharedJournal(Journal):
         retry_count: int | None = None,
     ) -> JournalEntry:
         entry = JournalEntry(
-            id=0,
+            id=0,  # the row's id, once it has one: the journal's order across workers
             request_id=request_id,
             method=method,
             path=path,
@@ -278,39 +282,59 @@ class SharedJournal(Journal):
             worker=self.worker,
             _t0=t0,
         )
-        entry.id = self.db.journal_insert(session, orjson.dumps(entry))
-        self._live[entry.id] = entry
+        self._live[request_id] = entry
+        return entry
+
+    def reveal(self, entry: JournalEntry) -> None:
+        """The request is about to wait: give it its row now, so other workers see it running."""
+        if entry.id == 0 and entry.request_id in self._live:
+            self._write(entry)
+
+    def publish(self, entry: JournalEntry) -> None:
+        """Write the entry's row now (delivery calls this just before the reply's last bytes, so
+        a client that asks any worker once it has them finds its request final)."""
+        if entry.request_id in self._live:
+            self._write(entry)
+
+    def finish(self, entry: JournalEntry) -> None:
+        if self._live.pop(entry.request_id, None) is None:
+            return
+        self._write(entry)
+        self._written.pop(entry.request_id, None)
+
+    def _write(self, entry: JournalEntry) -> None:
+        row = orjson.dumps(entry)  # the public fields (orjson leaves out _t0), ~2 µs
+        if entry.id == 0:  # the row's id is its own column: readers take it from there
+            entry.id = self.db.journal_insert(entry.session, row)
+            row = row.replace(b'{"id":0,', b'{"id":%d,' % entry.id, 1)  # what is stored, in effect
+            self._trim(entry.session)
+        elif self._written.get(entry.request_id) != row:
+            self.db.journal_update(entry.id, row)
+        self._written[entry.request_id] = row
+
+    def _trim(self, session: str) -> None:
         self._inserts[session] += 1
         if self._inserts[session] >= min(TRIM_EVERY, max(1, self._max // 4)):
             self._inserts[session] = 0
             if self.db.journal_count(session) > self._max:
                 self.db.journal_remove(session, keep=self._max, fold=_fold)
-        return entry
-
-    def publish(self, entry: JournalEntry) -> None:
-        """Write the entry's row now (delivery calls this just before the reply's last bytes, so
-        a client that asks any worker once it has them finds its request final)."""
-        row = orjson.dumps(entry)  # the public fields (orjson leaves out _t0), ~2 µs
-        self.db.journal_update(entry.id, row)
-        self._published[entry.id] = row
-
-    def finish(self, entry: JournalEntry) -> None:
-        if self._live.pop(entry.id, None) is None:
-            return
-        row = orjson.dumps(entry)
-        if self._published.pop(entry.id, None) != row:
-            self.db.journal_update(entry.id, row)
 
     def entries(self, session: str | None = None) -> list[JournalEntry]:
         live = self._live
         out = []
-        for i, d in self.db.journal_rows(session):
-            entry = live.get(i)
+        for d in self.db.journal_rows(session):
+            entry = live.get(d["request_id"])
             out.append(entry if entry is not None else _entry_of(d))
+        # this worker's requests that have no row yet (being answered right now)
+        out += [e for e in live.values() if e.id == 0 and (session is None or e.session == session)]
         return out
 
     def reset(self, session: str | None = None) -> None:
         self.db.journal_remove(session, keep=0, fold=_fold)
+        for rid, e in list(self._live.items()):  # requests still running leave the journal too
+            if session is None or e.session == session:
+                del self._live[rid]
+                self._written.pop(rid, None)
 
     def metrics(self) -> Metrics:
         out = Metrics.from_json(self.db.folded())

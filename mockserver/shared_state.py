@@ -7,8 +7,8 @@ What lives here, and what a request pays for it:
 
 * attempt counters per (scenario, session), with when the first attempt came (windows): one
   upsert per request that a scenario matches, ``RETURNING`` the new count;
-* the journal: a row per request, inserted when it arrives and rewritten when it ends (two short
-  transactions per request); the metrics are counted from these rows, plus the totals of rows
+* the journal: a row per request, appended just before its last bytes go out (one short
+  transaction), or before its first wait and again at its end when it waits; the metrics are counted from these rows, plus the totals of rows
   that left (the per-session bound, a reset), kept in one row;
 * rate-limit buckets of the ``rate_limit`` fault, read and written in one ``BEGIN IMMEDIATE``;
 * stored responses (background jobs): the whole timeline is written once, at creation, and a
@@ -142,14 +142,20 @@ class SharedDB:
     def journal_update(self, entry_id: int, row: bytes) -> None:
         self.conn.execute("UPDATE journal SET data = ? WHERE id = ?", (row, entry_id))
 
-    def journal_rows(self, session: str | None) -> list[tuple[int, dict[str, Any]]]:
+    def journal_rows(self, session: str | None) -> list[dict[str, Any]]:
+        """The rows (entries as dicts, ``id`` the row's), oldest first."""
         if session is None:
             rows = self.conn.execute("SELECT id, data FROM journal ORDER BY id").fetchall()
         else:
             rows = self.conn.execute(
                 "SELECT id, data FROM journal WHERE session = ? ORDER BY id", (session,)
             ).fetchall()
-        return [(int(i), orjson.loads(d)) for i, d in rows]
+        out = []
+        for i, data in rows:
+            d = orjson.loads(data)
+            d["id"] = i  # a row written before its id was known says 0
+            out.append(d)
+        return out
 
     def journal_count(self, session: str) -> int:
         return int(

@@ -215,6 +215,7 @@ def share_state(app: web.Application, path: str, worker: int) -> None:
     db = SharedDB(path)
     journal = app[JOURNAL] = SharedJournal(db, worker, app[CONFIG].journal_size)
     app[DELIVERY].publish = journal.publish
+    app[DELIVERY].reveal = journal.reveal
     app[ENGINE].share(db)
     app[STATE][SHARED_DB] = db
     app[STATE][STATE_KEY] = SharedResponseStore(db)
