@@ -14,7 +14,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 2
 
-.PHONY: install run serve gateway test lint bench load load-distributed clean
+.PHONY: install run serve gateway test lint bench load load-distributed mutation clean
 
 $(STAMP): pyproject.toml
 	@if [ ! -x "$(BIN)/python" ]; then $(PY) -m venv $(VENV); fi
@@ -42,8 +42,8 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check mockserver harness loadtests tests
-	$(BIN)/ruff format --check mockserver harness loadtests tests
+	$(BIN)/ruff check mockserver harness loadtests tests tools
+	$(BIN)/ruff format --check mockserver harness loadtests tests tools
 
 # make bench also sets up what it compares against, each optional: a failed install is a
 # skipped comparison, said in BENCHMARKS.md. LiteLLM proxy gets a virtual env of its own (it pins
@@ -71,6 +71,12 @@ $(AIMOCK_STAMP):
 bench: $(STAMP) $(LITELLM_STAMP) $(AIMOCK_STAMP)
 	$(BIN)/python -m harness.bench
 
+# mutation testing of the gateway's retry and failure policy ([tool.mutmut] in pyproject.toml)
+mutation: $(STAMP)
+	rm -rf mutants
+	$(BIN)/python -m mutmut run --max-children 2 > /dev/null
+	$(BIN)/python tools/mutation_score.py
+
 load: $(STAMP)
 	$(BIN)/harness load
 
@@ -78,4 +84,4 @@ load-distributed: $(STAMP)
 	$(BIN)/harness load --workers $(WORKERS)
 
 clean:
-	rm -rf .venv build *.egg-info reports/*.json
+	rm -rf .venv build *.egg-info reports/*.json mutants
