@@ -198,4 +198,3 @@ async def test_a_stream_without_a_finish_reason_says_so():
     result = await relay(open_stream, RecordingSink(), POLICY, 5.0)
     assert result.failure.code == UPSTREAM_DISCONNECTED
     assert "ended without a finish_reason" in result.failure.detail
-

@@ -26,7 +26,9 @@ def test_the_async_example_runs_under_anyio(pytester: pytest.Pytester):
     (pytester.path / "test_readme_0.py").write_text(
         anyio + "\n\n@pytest.fixture\ndef anyio_backend():\n    return 'asyncio'\n"
     )
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:aiohttp", "-p", "no:asyncio", "-q")
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "-p", "no:aiohttp", "-p", "no:asyncio", "-q"
+    )
     result.assert_outcomes(passed=3)
 
 

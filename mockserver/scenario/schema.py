@@ -366,6 +366,7 @@ FAULT_ONE_OF: dict[str, tuple[str, ...]] = {
 }
 FAULT_ANY_OF: dict[str, tuple[str, ...]] = {"rate_limit": ("rpm", "tpm")}
 
+
 @_schema({"type": "string"})
 def _text(value: Any) -> Any:
     return value if isinstance(value, str) else _fail(f"expected a string, got {_describe(value)}")
