@@ -9,8 +9,12 @@ import os
 import signal
 import sys
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from .config import MockConfig
+
+if TYPE_CHECKING:
+    from aiohttp import web
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -66,8 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     ls.add_argument("path", nargs="?", default="scenarios")
     sub.add_parser(
         "schema",
-        help="print the JSON Schema of scenario files (for editors: "
-        "# yaml-language-server: $schema=<file>)",
+        help="print the JSON Schema of scenario files (for editors: # yaml-language-server: $schema=<file>)",
     )
     return p
 
@@ -138,7 +141,7 @@ def worker_argv(args: argparse.Namespace) -> list[str]:
     return argv
 
 
-def serve_one(app: object, config: MockConfig, worker: bool = False) -> int:
+def serve_one(app: web.Application, config: MockConfig, worker: bool = False) -> int:
     """Serve in this process until SIGINT or SIGTERM (a worker: also until its parent goes)."""
     from .web_runner import start_site
 
@@ -149,7 +152,7 @@ def serve_one(app: object, config: MockConfig, worker: bool = False) -> int:
         stop = asyncio.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        runner, port = await start_site(app, config.host, config.port, reuse_port=worker)  # type: ignore[arg-type]
+        runner, port = await start_site(app, config.host, config.port, reuse_port=worker)
         if worker:
             # the parent holds our stdin open; when it goes (even killed), we go too
             def parent_check() -> None:
@@ -174,6 +177,12 @@ def serve_one(app: object, config: MockConfig, worker: bool = False) -> int:
         loop.run_until_complete(run())
     except KeyboardInterrupt:  # a signal before the handlers were in place
         pass
+    except OSError as exc:  # the port is taken, the host is not ours, ...
+        print(
+            f"mockopenai: cannot listen on {config.host}:{config.port}: {exc.strerror or exc}",
+            file=sys.stderr,
+        )
+        return 2
     finally:
         loop.close()
     return 0
