@@ -23,7 +23,10 @@ import pytest
 
 from mockserver.web_runner import free_port
 
-TIME_SCALE = 0.1
+# Background jobs run at a tenth of their scenario time (X-Mock-Time-Scale on each of their
+# requests); the server itself runs at full time, so a rate-limit bucket refills at its real rate
+# (1 request per 6 s for rpm 10), never within a test.
+JOB_TIME_SCALE = "0.1"
 SCENARIOS = {
     # attempts 1-3 fail, each differently; then plain success
     "w-sequence": (
@@ -35,7 +38,7 @@ SCENARIOS = {
         "then: ok\n"
     ),
     "w-rpm": "match: {endpoint: chat.completions}\nfaults:\n  - {fault: rate_limit, rpm: 10}\n",
-    # in progress from 0.2 s to about 1.2 s of real time under TIME_SCALE, a token every 50 ms
+    # in progress from 0.2 s to about 1.2 s of real time under JOB_TIME_SCALE, a token every 50 ms
     "w-job": "response: {ttft_ms: 2000, inter_token_ms: 500, tokens: 20}\n",
 }
 READY_S = 60.0
@@ -45,7 +48,7 @@ TERMINAL = ("response.completed", "response.failed", "response.incomplete")
 
 def start_workers(folder: str, port: int) -> subprocess.Popen[bytes]:
     cmd = [sys.executable, "-m", "mockserver.cli", "serve", "--workers", "2", "--port", str(port)]
-    cmd += ["--scenarios", folder, "--time-scale", str(TIME_SCALE)]
+    cmd += ["--scenarios", folder]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.stdout is not None
     with selectors.DefaultSelector() as sel:
@@ -89,9 +92,10 @@ class Client:
     def __init__(self, url: str, session: aiohttp.ClientSession) -> None:
         self.url, self.http = url, session
         self.session = "w-" + uuid.uuid4().hex[:12]
+        self.extra: dict[str, str] = {}
 
     def headers(self, scenario: str | None = None) -> dict[str, str]:
-        h = {"Authorization": "Bearer sk-x", "X-Mock-Session": self.session}
+        h = {"Authorization": "Bearer sk-x", "X-Mock-Session": self.session, **self.extra}
         return h | ({"X-Mock-Scenario": scenario} if scenario else {})
 
     async def call(
@@ -176,6 +180,7 @@ async def test_one_rate_limit_bucket_for_all_workers(client):
 
 
 async def test_a_background_job_is_polled_and_resumed_on_the_other_worker(client):
+    client.extra["X-Mock-Time-Scale"] = JOB_TIME_SCALE
     status, create_rid, body = await client.call(
         "POST", "/v1/responses", {"model": "gpt-4o", "input": "slowly", "background": True}, scenario="w-job"
     )
@@ -209,6 +214,7 @@ async def test_a_background_job_is_polled_and_resumed_on_the_other_worker(client
 
 
 async def test_a_cancel_on_one_worker_stops_followers_on_both(client):
+    client.extra["X-Mock-Time-Scale"] = JOB_TIME_SCALE
     status, _, body = await client.call(
         "POST",
         "/v1/responses",
