@@ -174,3 +174,27 @@ def describe_type(value: Any) -> str:
     if isinstance(value, dict):
         return "an object"
     return type(value).__name__
+
+
+# --- what a malformed or oversized request gets (never a 500) ---------------------------------
+
+
+def request_too_large(limit: int) -> ApiError:
+    return ApiError(
+        413,
+        f"The request body is too large: at most {limit // (1024 * 1024)} MB is accepted.",
+        code="request_too_large",
+    )
+
+
+def invalid_multipart(detail: str) -> ApiError:
+    return ApiError(400, f"Could not parse the multipart/form-data body of your request: {detail}.")
+
+
+def server_error() -> ApiError:
+    """A bug of the mock's own, answered the way the real API answers its own (and logged)."""
+    return ApiError(
+        500,
+        "The server had an error while processing your request. Sorry about that!",
+        type="server_error",
+    )

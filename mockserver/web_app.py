@@ -6,6 +6,7 @@ base URL. Handlers live in ``mockserver/api/``; the admin API in :mod:`mockserve
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -87,7 +88,8 @@ async def mock_middleware(request: web.Request, handler: Callable[[web.Request],
         t0,
         clock.wall(),
         scenario=scenario,
-        retry_count=int(retry) if retry and retry.isdigit() else None,
+        # a count, not a number to convert at any length: 5,000 digits made int() raise (before auth)
+        retry_count=int(retry) if retry and retry.isdigit() and len(retry) <= 9 else None,
     )
     ctx = RequestContext(
         request_id=request_id, session=session, scenario=scenario, entry=entry, t0=t0, seed=config.seed
@@ -115,6 +117,19 @@ async def mock_middleware(request: web.Request, handler: Callable[[web.Request],
             return error_response(
                 errors.ApiError(405, f"Invalid method for URL ({request.method} {request.path})"), ctx, clock
             )
+        if exc.status == 413:
+            return error_response(errors.request_too_large(request.app._client_max_size), ctx, clock)
+        if exc.status >= 400:
+            return error_response(errors.ApiError(exc.status, exc.reason), ctx, clock)
+        raise
+    except (asyncio.CancelledError, ConnectionError):
+        raise
+    except Exception:
+        # a bug of the mock's own: logged with its traceback, answered as OpenAI answers its own
+        log.exception("request failed: %s %s", request.method, request.path)
+        ctx.entry.ended = ctx.entry.ended or "error"
+        if ctx.entry.status is None:
+            return error_response(errors.server_error(), ctx, clock)
         raise
     finally:
         journal.finish(entry)  # the shared journal's row gets the final state
@@ -137,12 +152,17 @@ async def read_json(request: web.Request) -> dict[str, Any]:
     raw = await request.read()
     try:
         body = orjson.loads(raw or b"null")
-    except orjson.JSONDecodeError:
+    except orjson.JSONDecodeError as exc:
         # orjson is strict where the stdlib is not (NaN, UTF-16 bodies, huge integers): the
-        # stdlib decides what is accepted, orjson only makes the common case fast
+        # stdlib decides what is accepted, orjson only makes the common case fast. Two of its
+        # refusals stand: a lone surrogate (no reply or journal could encode it back) and nesting
+        # past 1024 levels (the stdlib recurses until a RecursionError)
+        reason = str(exc)
+        if "surrogate" in reason or "depth" in reason or "recursion" in reason:
+            raise errors.invalid_json() from None
         try:
             body = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             raise errors.invalid_json() from None
     if not isinstance(body, dict):
         raise errors.invalid_json()

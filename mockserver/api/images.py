@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from .. import errors, png
 from ..content import count_tokens
@@ -230,6 +231,8 @@ def form_body(fields: dict[str, str]) -> dict[str, Any]:
             text = body[name].strip()
             if not text.lstrip("-").isdigit():
                 raise errors.invalid_type(name, "an integer", text)
+            if len(text) > 9:  # int() refuses 4,300+ digits, and no such count makes sense
+                raise errors.invalid_value(name, f"Invalid '{name}': integer out of range, got {text[:12]}….")
             body[name] = int(text)
     if "stream" in body:
         text = body["stream"].strip().lower()
@@ -249,15 +252,26 @@ async def read_form(request: web.Request) -> tuple[dict[str, str], list[bytes], 
     fields: dict[str, str] = {}
     images: list[bytes] = []
     mask: bytes | None = None
-    reader = await request.multipart()
-    while (part := await reader.next()) is not None:
-        name = part.name or ""
-        if name == "image" or (name.startswith("image[") and name.endswith("]")):  # image[], image[0]
-            images.append(bytes(await part.read()))
-        elif name == "mask":
-            mask = bytes(await part.read())
-        elif name:
-            fields[name] = await part.text()
+    try:
+        reader = await request.multipart()
+        while (part := await reader.next()) is not None:
+            name = part.name or ""
+            if not name.isprintable():
+                raise errors.invalid_multipart(f"a part's name holds a control character ({name!r})")
+            if name == "image" or (name.startswith("image[") and name.endswith("]")):  # image[], image[0]
+                images.append(bytes(await part.read()))
+            elif name == "mask":
+                mask = bytes(await part.read())
+            elif name:
+                raw = bytes(await part.read())
+                try:
+                    fields[name] = raw.decode(part.get_charset("utf-8"))
+                except (UnicodeDecodeError, LookupError):
+                    raise errors.invalid_value(name, f"Invalid '{name}': the text is not valid UTF-8.") from None
+    except errors.ApiError:
+        raise
+    except (ValueError, HttpProcessingError) as exc:  # no or a wrong boundary, a cut body, a bad header
+        raise errors.invalid_multipart(str(exc).strip() or type(exc).__name__) from None
     return fields, images, mask
 
 
