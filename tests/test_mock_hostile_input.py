@@ -70,16 +70,64 @@ CASES = {
     "10,000-deep JSON on chat": ("/v1/chat/completions", "application/json", DEEP, 400, None),
     "10,000-deep JSON on responses": ("/v1/responses", "application/json", DEEP, 400, None),
     "10,000-deep JSON on images": ("/v1/images/generations", "application/json", DEEP, 400, None),
-    "a lone surrogate in a chat message": ("/v1/chat/completions", "application/json", SURROGATE_CHAT, 400, None),
+    "a lone surrogate in a chat message": (
+        "/v1/chat/completions",
+        "application/json",
+        SURROGATE_CHAT,
+        400,
+        None,
+    ),
     "a lone surrogate, streamed": ("/v1/chat/completions", "application/json", SURROGATE_STREAM, 400, None),
     "a lone surrogate on responses": ("/v1/responses", "application/json", SURROGATE_RESPONSES, 400, None),
-    "multipart with no boundary": ("/v1/images/edits", "multipart/form-data", multipart([field("prompt", b"x")]), 400, None),
-    "multipart with the wrong boundary": ("/v1/images/edits", "multipart/form-data; boundary=other", multipart([field("prompt", b"x")]), 400, None),
-    "an unterminated multipart body": ("/v1/images/edits", MP, multipart([field("prompt", b"x"), PNG_PART], end=False), 400, None),
-    "a control character in a part name": ("/v1/images/edits", MP, multipart([field("pro\x01mpt", b"x"), PNG_PART]), 400, None),
-    "a part header line without a colon": ("/v1/images/edits", MP, multipart([b"Content-Disposition form-data\r\n\r\nx", PNG_PART]), 400, None),
-    "a 5,000-digit n": ("/v1/images/edits", MP, multipart([field("prompt", b"x"), field("n", b"9" * 5000), PNG_PART]), 400, "n"),
-    "an invalid-UTF-8 prompt": ("/v1/images/edits", MP, multipart([field("prompt", b"\xff\xfe bad"), PNG_PART]), 400, "prompt"),
+    "multipart with no boundary": (
+        "/v1/images/edits",
+        "multipart/form-data",
+        multipart([field("prompt", b"x")]),
+        400,
+        None,
+    ),
+    "multipart with the wrong boundary": (
+        "/v1/images/edits",
+        "multipart/form-data; boundary=other",
+        multipart([field("prompt", b"x")]),
+        400,
+        None,
+    ),
+    "an unterminated multipart body": (
+        "/v1/images/edits",
+        MP,
+        multipart([field("prompt", b"x"), PNG_PART], end=False),
+        400,
+        None,
+    ),
+    "a control character in a part name": (
+        "/v1/images/edits",
+        MP,
+        multipart([field("pro\x01mpt", b"x"), PNG_PART]),
+        400,
+        None,
+    ),
+    "a part header line without a colon": (
+        "/v1/images/edits",
+        MP,
+        multipart([b"Content-Disposition form-data\r\n\r\nx", PNG_PART]),
+        400,
+        None,
+    ),
+    "a 5,000-digit n": (
+        "/v1/images/edits",
+        MP,
+        multipart([field("prompt", b"x"), field("n", b"9" * 5000), PNG_PART]),
+        400,
+        "n",
+    ),
+    "an invalid-UTF-8 prompt": (
+        "/v1/images/edits",
+        MP,
+        multipart([field("prompt", b"\xff\xfe bad"), PNG_PART]),
+        400,
+        "prompt",
+    ),
 }
 
 
@@ -102,19 +150,18 @@ async def test_hostile_bodies_get_openais_error_body(mock_openai, caplog, path, 
 async def test_a_huge_retry_count_header_is_not_a_500(mock_openai):
     head = post("/v1/chat/completions", "application/json", f"X-Mock-Session: {mock_openai.session}".encode())
     head.append(b"x-stainless-retry-count: " + b"9" * 5000)
-    got, _, payload = await raw_request(mock_openai.url, head, b'{"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}')
+    got, _, payload = await raw_request(
+        mock_openai.url, head, b'{"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}'
+    )
     assert got == 200, payload[:300]
     [entry] = mock_openai.journal()
     assert entry["retry_count"] is None
 
 
 async def test_a_body_over_the_limit_is_openais_413(mock_openai_server):
-    from mockserver.web_app import CONFIG
-
     limit = mock_openai_server.app._client_max_size
     head = post("/v1/chat/completions", "application/json", b"X-Mock-Session: too-big")
     got, headers, payload = await raw_request(mock_openai_server.url, head, b"{" + b" " * limit + b"}")
     assert got == 413 and headers["content-type"].startswith("application/json")
     error = json.loads(payload)["error"]
     assert error["type"] == "invalid_request_error" and "too large" in error["message"]
-    assert CONFIG  # the app's config key is importable alongside
