@@ -180,6 +180,12 @@ def forced_tool(req: ChatRequest) -> dict[str, Any] | None:
     return req.tools[0]["function"]  # "required": the first tool
 
 
+def tool_finish_reason(req: ChatRequest) -> str:
+    """The real API ends a call forced by name with "stop" (streamed and not): the model did not
+    choose to call, it was told to. A call under "required" or "auto" ends with "tool_calls"."""
+    return "stop" if isinstance(req.tool_choice, dict) else "tool_calls"
+
+
 def prompt_tokens(messages: list[dict[str, Any]]) -> int:
     return 3 + sum(3 + count_tokens(text_of(m.get("content"))) for m in messages)
 
@@ -196,7 +202,7 @@ def build_choices(req: ChatRequest, spec: ResponseSpec, seed: int) -> list[Choic
             rng = rng_for(seed, "tool", key)
             args = json.dumps(instance_for(tool.get("parameters") or {"type": "object"}, rng))
             call = {"id": new_id("call_", seed, "call", key), "name": tool["name"]}
-            out.append(Choice(i, _split(args, 8), "tool_calls", call))
+            out.append(Choice(i, _split(args, 8), tool_finish_reason(req), call))
             continue
         if req.response_format and req.response_format.get("type") == "json_schema":
             schema = req.response_format["json_schema"].get("schema") or {"type": "object"}
