@@ -39,20 +39,29 @@ class ApiError(Exception):
 
 
 def missing_api_key() -> ApiError:
+    """No key at all: the real API's long message, and no ``code`` (``invalid_api_key`` is for a
+    key that is present and wrong)."""
     return ApiError(
         401,
         "You didn't provide an API key. You need to provide your API key in an "
-        "Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY). "
+        "Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY), "
+        "or as the password field (with blank username) if you're accessing the API from "
+        "your browser and are prompted for a username and password. "
         f"You can obtain an API key from {OPENAI_DOCS_KEYS}.",
-        code="invalid_api_key",
     )
 
 
+def mask_key(key: str) -> str:
+    """A key as the real API shows it back: the first 8 characters, a star for each hidden one,
+    the last 4 (``sk-proj-****…WIcA``); a key too short to hide anything is shown as it came."""
+    hidden = len(key) - 12
+    return key if hidden < 1 else key[:8] + "*" * hidden + key[-4:]
+
+
 def invalid_api_key(key: str) -> ApiError:
-    shown = key[:3] + "*" * 8 + key[-4:] if len(key) > 8 else "*" * len(key)
     return ApiError(
         401,
-        f"Incorrect API key provided: {shown}. You can find your API key at {OPENAI_DOCS_KEYS}.",
+        f"Incorrect API key provided: {mask_key(key)}. You can find your API key at {OPENAI_DOCS_KEYS}.",
         code="invalid_api_key",
     )
 
@@ -60,6 +69,14 @@ def invalid_api_key(key: str) -> ApiError:
 def model_not_found(model: str) -> ApiError:
     return ApiError(
         404, f"The model `{model}` does not exist or you do not have access to it.", code="model_not_found"
+    )
+
+
+def responses_model_not_found(model: str) -> ApiError:
+    """The Responses API answers an unknown model with a 400 naming ``model`` (Chat Completions
+    and ``GET /v1/models/{id}`` answer 404)."""
+    return ApiError(
+        400, f"The requested model '{model}' does not exist.", param="model", code="model_not_found"
     )
 
 

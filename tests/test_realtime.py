@@ -275,7 +275,8 @@ async def test_no_api_key_is_refused_with_401_before_the_upgrade(mock):
             pass
     response = info.value.response
     assert response.status_code == 401
-    assert json.loads(response.body)["error"]["code"] == "invalid_api_key"
+    error = json.loads(response.body)["error"]
+    assert error["code"] is None and error["message"].startswith("You didn't provide an API key.")
 
 
 async def test_unknown_model_is_openais_404(mock, session):

@@ -367,10 +367,10 @@ def test_unstored_response_is_not_retrievable(client):
 # --- errors -------------------------------------------------------------------------------------
 
 
-def test_unknown_model_is_404_model_not_found(client):
-    with pytest.raises(openai.NotFoundError) as exc:
+def test_unknown_model_is_400_model_not_found(client):
+    with pytest.raises(openai.BadRequestError) as exc:
         client.responses.create(model="gpt-9-imaginary", input="hi")
-    assert exc.value.code == "model_not_found"
+    assert exc.value.code == "model_not_found" and exc.value.param == "model"
 
 
 async def test_unknown_response_id_is_404(aclient):

@@ -17,7 +17,7 @@ from ..clock import Clock
 from ..content import new_id
 from ..delivery import request_clock
 from ..reply import Reply
-from ..web_app import CLOCK, CTX, STATE, check_model, plan, read_json, send
+from ..web_app import CLOCK, CONFIG, CTX, STATE, plan, read_json, send
 from .responses_events import build_events, plan_outputs
 from .responses_request import parse_request
 from .responses_store import (
@@ -44,7 +44,8 @@ def _clock(request: web.Request) -> Clock:
 async def create(request: web.Request) -> web.StreamResponse:
     body = await read_json(request)
     req = parse_request(body)
-    check_model(request, req.model)
+    if req.model not in request.app[CONFIG].models:
+        raise errors.responses_model_not_found(req.model)
     store = _store(request)
     if req.previous_response_id is not None and not store.has(req.previous_response_id):
         raise previous_not_found(req.previous_response_id)
