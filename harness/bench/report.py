@@ -415,10 +415,13 @@ def overhead_section(o: dict[str, Any], d: dict[str, float | None]) -> list[str]
         + (
             f"LiteLLM / gateway: {_x(d['litellm_cpu_vs_gateway'])} CPU per stream, "
             f"{_x(d['litellm_p99_vs_gateway'])} TTFT p99 overhead"
+            + f" (LiteLLM served {paths['litellm']['streams_per_s']} streams/s, the gateway "
+            f"{paths.get('gateway', {}).get('streams_per_s')}, to the same clients"
             + (
-                f" (LiteLLM ran {paths['litellm']['per_worker']} stream per client per round, "
-                f"{paths['litellm']['streams_per_s']} streams/s at its pace; a round of the others' length "
-                "would have taken it minutes)."
+                f"; it ran {paths['litellm']['per_worker']} stream per client per round, or its rounds would "
+                "have taken minutes)."
+                if paths["litellm"]["per_worker"] != paths.get("gateway", {}).get("per_worker")
+                else ")."
             )
             if "litellm" in paths
             else ""

@@ -54,7 +54,8 @@ CHAT_BODY = {
 @dataclass(frozen=True)
 class BenchConfig:
     overhead_concurrency: int = 100
-    overhead_per_worker: int = 2
+    overhead_per_worker: int = 1
+    overhead_rounds: int = 4  # short rounds, many: a burst of other work on the machine hits every side
     litellm_per_worker: int = 1  # LiteLLM saturates near a dozen streams/s: fewer, or a round lasts long
     throughput_concurrency: int = 32
     throughput_seconds: float = 2.0
@@ -73,6 +74,7 @@ class BenchConfig:
         return cls(
             overhead_concurrency=5,
             overhead_per_worker=1,
+            overhead_rounds=1,
             litellm_per_worker=1,
             throughput_concurrency=4,
             throughput_seconds=0.4,
@@ -210,7 +212,7 @@ async def gateway_overhead(
     stagger = ttft_ms / 1000.0
     for side in sides if cfg.warm_up else ():  # connections, the proxies' upstream pools, first imports
         await _streams(side.request, cfg.overhead_concurrency, 1, stagger)
-    for _ in range(cfg.rounds):
+    for _ in range(cfg.overhead_rounds):
         for side in sides:
             meter = RoundCpu(_cpu_pids(side.pid, mock_pid))
             t0 = time.perf_counter()
@@ -226,7 +228,7 @@ async def gateway_overhead(
         "concurrency": cfg.overhead_concurrency,
         "scenario": scenario,
         "time_scale": cfg.steady_time_scale,
-        "rounds": cfg.rounds,
+        "rounds": cfg.overhead_rounds,
         "paths": {},
     }
     direct = sides[0].name
