@@ -126,7 +126,7 @@ def test_unknown_keys_are_errors_with_a_suggestion():
         ("description: d\nthen: sometimes\n", "x.yaml:2: then: expected 'ok', a fault mapping"),
         (
             "description: d\nresponse: {tokens: 0}\n",
-            "x.yaml:2: response.tokens: expected an integer >= 1, got 0",
+            "x.yaml:2: response.tokens: expected an integer between 1 and 100000, got 0",
         ),
         ("description: d\ndescription: e\n", "x.yaml:2: (yaml): duplicate key 'description'"),
         ("description: [unclosed\n", "x.yaml:2: (yaml):"),
