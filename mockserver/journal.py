@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 import threading
-from collections import Counter, deque
+from collections import Counter, OrderedDict, deque
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -166,13 +166,19 @@ class Metrics:
         return "\n".join(out) + "\n"
 
 
-class Journal:
-    """Entries by session, bounded so a long load run cannot grow memory without end."""
+MAX_SESSIONS = 10_000  # sessions kept; the least recently used one goes first
 
-    def __init__(self, max_per_session: int = 5000) -> None:
+
+class Journal:
+    """Entries by session, bounded so a long load run cannot grow memory without end: at most
+    ``max_per_session`` entries in a session, and at most ``max_sessions`` sessions (20,000
+    one-off sessions kept 25 MiB for good). What leaves still counts in the metrics."""
+
+    def __init__(self, max_per_session: int = 5000, max_sessions: int = MAX_SESSIONS) -> None:
         self._ids = itertools.count(1)
         self._max = max_per_session
-        self._by_session: dict[str, deque[JournalEntry]] = {}
+        self._max_sessions = max_sessions
+        self._by_session: OrderedDict[str, deque[JournalEntry]] = OrderedDict()
         self._lock = threading.Lock()
         self._folded = Metrics()  # entries no longer in the journal
 
@@ -199,11 +205,23 @@ class Journal:
             _t0=t0,
         )
         with self._lock:
-            entries = self._by_session.setdefault(session, deque(maxlen=self._max))
+            entries = self._by_session.get(session)
+            if entries is None:
+                entries = self._by_session[session] = deque(maxlen=self._max)
+                if len(self._by_session) > self._max_sessions:
+                    _, oldest = self._by_session.popitem(last=False)
+                    for old in oldest:
+                        self._folded.add(old)
+            else:
+                self._by_session.move_to_end(session)
             if len(entries) == self._max:
                 self._folded.add(entries[0])
             entries.append(entry)
         return entry
+
+    def session_count(self) -> int:
+        with self._lock:
+            return len(self._by_session)
 
     def finish(self, entry: JournalEntry) -> None:
         """The request of ``entry`` is over (nothing to do here: the entry is the record)."""
@@ -335,6 +353,9 @@ class SharedJournal(Journal):
             if session is None or e.session == session:
                 del self._live[rid]
                 self._written.pop(rid, None)
+
+    def session_count(self) -> int:
+        return len({d["session"] for d in self.db.journal_rows(None)})
 
     def metrics(self) -> Metrics:
         out = Metrics.from_json(self.db.folded())

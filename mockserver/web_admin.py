@@ -68,7 +68,12 @@ async def metrics(request: web.Request) -> web.Response:
     """``GET /_mock/metrics``: Prometheus text (requests, faults fired, stream endings, TTFT)."""
     from .web_app import JOURNAL
 
-    text = request.app[JOURNAL].metrics().prometheus()
+    journal = request.app[JOURNAL]
+    text = journal.metrics().prometheus() + (
+        "# HELP mockopenai_sessions Sessions the journal holds (the least recently used leave first).\n"
+        "# TYPE mockopenai_sessions gauge\n"
+        f"mockopenai_sessions {journal.session_count()}\n"
+    )
     return web.Response(
         text=text, content_type="text/plain", charset="utf-8", headers={"X-Content-Type-Options": "nosniff"}
     )

@@ -14,6 +14,7 @@ clock, so ``--time-scale`` shrinks windows too); ``reset`` starts it again.
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -71,15 +72,21 @@ class _Compiled:
 class Attempts:
     """Attempt counters per (scenario, session), with when each key's first attempt came."""
 
-    def __init__(self) -> None:
-        self._attempts: dict[tuple[str, str], int] = {}
+    def __init__(self, max_keys: int = 50_000) -> None:
+        # bounded like the journal's sessions: the least recently counted key goes first
+        self._attempts: OrderedDict[tuple[str, str], int] = OrderedDict()
         self._started: dict[tuple[str, str], float] = {}
+        self._max_keys = max_keys
         self._lock = threading.Lock()
 
     def next(self, key: tuple[str, str], now: float) -> tuple[int, float]:
         """Count one more attempt of ``key``: (its number, when the first one came)."""
         with self._lock:
             n = self._attempts[key] = self._attempts.get(key, 0) + 1
+            self._attempts.move_to_end(key)
+            if len(self._attempts) > self._max_keys:
+                old, _ = self._attempts.popitem(last=False)
+                self._started.pop(old, None)
             return n, self._started.setdefault(key, now)
 
     def get(self, key: tuple[str, str]) -> int:
