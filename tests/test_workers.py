@@ -265,6 +265,25 @@ async def test_a_cancel_on_one_worker_stops_followers_on_both(client):
         resp.close()
 
 
+async def test_a_default_paced_job_cancelled_at_once_is_cancelled_on_every_worker(client):
+    # no scenario: the model's default pace, a long essay (about 5 s under JOB_TIME_SCALE)
+    client.extra["X-Mock-Time-Scale"] = JOB_TIME_SCALE
+    essay = {"model": "gpt-4o", "input": "Write a very long essay", "max_output_tokens": 4000}
+    status, create_rid, body = await client.call("POST", "/v1/responses", {**essay, "background": True})
+    assert status == 200 and json.loads(body)["status"] == "queued"
+    job = json.loads(body)["id"]
+    status, cancel_rid, body = await client.call("POST", f"/v1/responses/{job}/cancel")
+    assert status == 200 and json.loads(body)["status"] == "cancelled"
+    workers = {await client.worker_of(create_rid), await client.worker_of(cancel_rid)}
+    for _ in range(30):  # until both workers have answered a poll
+        status, rid, body = await client.call("GET", f"/v1/responses/{job}")
+        assert status == 200 and json.loads(body)["status"] == "cancelled"
+        workers.add(await client.worker_of(rid))
+        if workers == {1, 2}:
+            break
+    assert workers == {1, 2}
+
+
 def test_ctrl_c_stops_every_worker_without_a_traceback(scenario_folder):
     port = free_port()
     proc = start_workers(scenario_folder, port)

@@ -21,6 +21,7 @@ from ..reply import Reply, StreamEvent
 from ..scenario.schema import ResponseSpec
 from ..web_app import CLOCK, CTX, check_model, plan, read_json, send
 from . import params
+from .pace import PACE_HEADER, chat_pace
 from .schema_fill import instance_for
 
 ROLES = ("system", "assistant", "user", "function", "tool", "developer")
@@ -347,15 +348,14 @@ async def create(request: web.Request) -> web.StreamResponse:
     check_model(request, req.model)
     step = plan(request, "chat.completions", req.stream, req.model)
     ctx = request[CTX]
-    choices = build_choices(req, step.response, ctx.seed)
+    spec = chat_pace(step.response, step.attempt > 0, request.headers.get(PACE_HEADER))
+    choices = build_choices(req, spec, ctx.seed)
     cid = "chatcmpl-" + new_id("", ctx.seed, ctx.request_id, length=29)
     created = int(request.app[CLOCK].wall())
     if req.stream:
-        reply = Reply(events=stream_events(req, choices, step.response, cid, created), model=req.model)
+        reply = Reply(events=stream_events(req, choices, spec, cid, created), model=req.model)
     else:
-        delay = step.response.ttft_ms + step.response.inter_token_ms * max(
-            0, sum(len(c.tokens) for c in choices) - 1
-        )
+        delay = spec.ttft_ms + spec.inter_token_ms * max(0, sum(len(c.tokens) for c in choices) - 1)
         reply = Reply(body=completion_body(req, choices, cid, created), delay_ms=delay, model=req.model)
     return await send(request, step, reply)
 

@@ -18,6 +18,7 @@ from ..content import new_id
 from ..delivery import request_clock
 from ..reply import Reply
 from ..web_app import CLOCK, CONFIG, CTX, STATE, plan, read_json, send
+from .pace import PACE_HEADER, responses_pace
 from .responses_events import build_events, plan_outputs
 from .responses_request import parse_request
 from .responses_store import (
@@ -53,8 +54,15 @@ async def create(request: web.Request) -> web.StreamResponse:
     ctx = request[CTX]
     clock = _clock(request)
     rid = new_id("resp_", ctx.seed, ctx.request_id, length=48)
-    outputs = plan_outputs(req, step.response, ctx.seed, rid)
-    events = build_events(req, rid, int(clock.wall()), outputs, step.response, clock.time_scale)
+    pace = responses_pace(
+        step.response,
+        scenario_applies=step.attempt > 0,
+        background=req.background,
+        prompt=" ".join(filter(None, (req.instructions, req.last_user_text()))),
+        header=request.headers.get(PACE_HEADER),
+    )
+    outputs = plan_outputs(req, pace.spec, ctx.seed, rid)
+    events = build_events(req, rid, int(clock.wall()), outputs, pace.spec, clock.time_scale, pace.queue_ms)
     job = Job.start(rid, req.model, req.background, events, clock)
     if req.store:
         store.add(job)

@@ -279,16 +279,22 @@ def build_events(
     outputs: list[Output],
     spec: ResponseSpec,
     time_scale: float = 1.0,
+    queue_ms: float | None = None,
 ) -> list[StreamEvent]:
     """Every event of one response, numbered from 0, with the scenario's timing.
 
     ``completed_at`` is ``created_at`` plus the timeline's length under ``time_scale``.
 
-    A background job spends the first half of the time to first token queued; any other
-    response goes in_progress at once and waits the whole TTFT before its first content.
+    A background job spends ``queue_ms`` of the time to first token queued (default: the first
+    half); any other response goes in_progress at once and waits the whole TTFT before its
+    first content.
     """
     first_status = "queued" if req.background else "in_progress"
-    queue_ms = spec.ttft_ms / 2 if req.background else 0.0
+    if not req.background:
+        queue_ms = 0.0
+    elif queue_ms is None:
+        queue_ms = spec.ttft_ms / 2
+    queue_ms = min(queue_ms, spec.ttft_ms)
     events = [_event("response.created", {"response": response_object(req, rid, created_at, first_status)})]
     if req.background:
         events.append(
