@@ -267,7 +267,9 @@ async def read_form(request: web.Request) -> tuple[dict[str, str], list[bytes], 
                 try:
                     fields[name] = raw.decode(part.get_charset("utf-8"))
                 except (UnicodeDecodeError, LookupError):
-                    raise errors.invalid_value(name, f"Invalid '{name}': the text is not valid UTF-8.") from None
+                    raise errors.invalid_value(
+                        name, f"Invalid '{name}': the text is not valid UTF-8."
+                    ) from None
     except errors.ApiError:
         raise
     except (ValueError, HttpProcessingError) as exc:  # no or a wrong boundary, a cut body, a bad header
