@@ -72,7 +72,7 @@ def test_fuzzed_bodies_never_get_a_5xx(mock_openai, path):
         timeout=10,
     )
 
-    @settings(max_examples=150, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @settings(max_examples=100, deadline=None, database=None, suppress_health_check=list(HealthCheck))
     @given(body=body_for(path))
     def run(body: dict) -> None:
         check(client, path, body)

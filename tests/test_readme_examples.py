@@ -4,7 +4,7 @@ ini settings (pytest-asyncio in its default strict mode), the project's own scen
 from __future__ import annotations
 
 import pytest
-from readme_blocks import blocks, plugin_project
+from readme_blocks import plugin_project
 
 pytest_plugins = ["pytester"]
 
@@ -14,20 +14,6 @@ def test_the_readme_plugin_examples_pass_in_a_strict_mode_project(pytester: pyte
     pytester.makeini("[pytest]\n")  # this repo's asyncio_mode = auto must not leak in
     result = pytester.runpytest_subprocess(
         "-p", "no:cacheprovider", "-q", "-W", "error::pytest.PytestUnraisableExceptionWarning"
-    )
-    result.assert_outcomes(passed=3)
-
-
-def test_the_async_example_runs_under_anyio(pytester: pytest.Pytester):
-    plugin_project(pytester.path)
-    pytester.makeini("[pytest]\n")
-    [sync_and_async, _] = blocks("Pin it in CI: the pytest plugin", "python")
-    anyio = sync_and_async.replace("@pytest.mark.asyncio", "@pytest.mark.anyio")
-    (pytester.path / "test_readme_0.py").write_text(
-        anyio + "\n\n@pytest.fixture\ndef anyio_backend():\n    return 'asyncio'\n"
-    )
-    result = pytester.runpytest_subprocess(
-        "-p", "no:cacheprovider", "-p", "no:aiohttp", "-p", "no:asyncio", "-q"
     )
     result.assert_outcomes(passed=3)
 
