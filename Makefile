@@ -42,8 +42,8 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check mockserver harness loadtests tests tools
-	$(BIN)/ruff format --check mockserver harness loadtests tests tools
+	$(BIN)/ruff check mockserver harness servekit loadtests tests tools
+	$(BIN)/ruff format --check mockserver harness servekit loadtests tests tools
 
 # make bench also sets up what it compares against, each optional: a failed install is a
 # skipped comparison, said in BENCHMARKS.md. LiteLLM proxy gets a virtual env of its own (it pins

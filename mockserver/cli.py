@@ -169,7 +169,7 @@ def serve_one(app: web.Application, config: MockConfig, worker: bool = False) ->
         finally:
             await runner.cleanup()
 
-    from .runtime import new_event_loop, settle_heap
+    from servekit.runtime import new_event_loop, settle_heap
 
     loop = new_event_loop()
     settle_heap()

@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from harness.load.services import HOST, Service, ServiceError, Stack, python_module
-from mockserver.runtime import settle_heap
 from mockserver.scenario.loader import CATALOGUE
 from mockserver.web_runner import free_port
+from servekit.runtime import settle_heap
 
 from . import extras, suites
 from .report import machine_info, render_markdown, summary_lines

@@ -15,7 +15,7 @@ import aiohttp
 import orjson
 from aiohttp import web
 
-from mockserver.runtime import new_event_loop, settle_heap
+from servekit.runtime import new_event_loop, settle_heap
 
 FORWARD = ("X-Mock-Scenario", "X-Mock-Session")  # as the gateway does, so a bench selects scenarios
 URL = web.AppKey("url", str)

@@ -14,7 +14,7 @@ import time
 
 from aiohttp import web
 
-from mockserver.runtime import new_event_loop, settle_heap
+from servekit.runtime import new_event_loop, settle_heap
 
 TOKENS = 20
 

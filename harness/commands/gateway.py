@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     from harness.gateway.logs import configure_cli_logging
     from harness.gateway.settings import GatewaySettings, SettingsError
     from harness.gateway.web_gateway import create_gateway_app
-    from mockserver.runtime import new_event_loop, settle_heap
+    from servekit.runtime import new_event_loop, settle_heap
 
     overrides = {
         name: value
