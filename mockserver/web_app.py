@@ -7,6 +7,7 @@ base URL. Handlers live in ``mockserver/api/``; the admin API in :mod:`mockserve
 from __future__ import annotations
 
 import asyncio
+import difflib
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -98,9 +99,11 @@ async def mock_middleware(request: web.Request, handler: Callable[[web.Request],
     try:
         if scenario and not engine.has(scenario):
             known = ", ".join(engine.names()) or "none loaded"
+            close = difflib.get_close_matches(scenario, list(engine.names()), n=1)
+            hint = f" Did you mean '{close[0]}'?" if close else ""
             raise errors.ApiError(
                 400,
-                f"Unknown mock scenario '{scenario}'. Known scenarios: {known}.",
+                f"Unknown mock scenario '{scenario}'.{hint} Known scenarios: {known}.",
                 param="X-Mock-Scenario",
                 code="unknown_scenario",
             )

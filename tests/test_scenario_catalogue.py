@@ -60,3 +60,12 @@ def test_serve_suggests_the_default_scenario_that_was_meant():
     assert "--scenario chat-stream-drops: no such scenario; did you mean 'chat-stream-drop'?" in str(
         caught.value
     )
+
+
+def test_an_unknown_scenario_header_suggests_the_name_that_was_meant(mock_openai):
+    import openai
+
+    with pytest.raises(openai.BadRequestError) as caught:
+        mock_openai.client(scenario="chat-stream-drops", max_retries=0).models.list()
+    assert caught.value.code == "unknown_scenario"
+    assert "Did you mean 'chat-stream-drop'?" in caught.value.message
