@@ -20,7 +20,12 @@ if TYPE_CHECKING:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="mockopenai", description="A fault-injecting mock OpenAI API.")
     sub = p.add_subparsers(dest="command", required=True)
-    s = sub.add_parser("serve", help="serve the mock API (base URL: http://HOST:PORT/v1)")
+    s = sub.add_parser(
+        "serve",
+        help="serve the mock API (base URL: http://HOST:PORT/v1)",
+        description="Serve the mock API (base URL: http://HOST:PORT/v1). It listens with a backlog of "
+        "2048 connections, and closes a connection that has not sent a whole request within 60 s.",
+    )
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=8000)
     s.add_argument(

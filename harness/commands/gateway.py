@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import argparse
 
-HELP = "Run the reference SSE chat gateway (POST /api/v1/chat) in front of an OpenAI-compatible API."
+HELP = (
+    "Run the reference SSE chat gateway (POST /api/v1/chat) in front of an OpenAI-compatible API. "
+    "It listens with a backlog of 2048 connections, and closes a connection that has not sent a "
+    "whole request within 60 s."
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
