@@ -199,6 +199,9 @@ async def test_input_audio_append_commit_and_clear(mock, session):
     audio = base64.b64encode(tone.tobytes()).decode()
     async with aclient(mock, session).realtime.connect(model=MODEL) as conn:
         await conn.recv()
+        # turns committed by the client (the default, server VAD, would report the speech first)
+        await conn.session.update(session={"type": "realtime", "audio": {"input": {"turn_detection": None}}})
+        await conn.recv()
         await conn.input_audio_buffer.append(audio=audio)
         await conn.input_audio_buffer.commit()
         committed, added, done = [validated(await conn.recv_bytes()) for _ in range(3)]

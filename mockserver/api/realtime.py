@@ -105,10 +105,10 @@ class Conversation:
     async def run(self) -> None:
         async for raw in self.channel.messages():
             outcome = self.session.handle(raw, self.step.response)
-            if outcome.cancel:
-                await self.cancel()
             if outcome.events:
                 await self.channel.send(outcome.events)
+            if outcome.cancel is not None:
+                await self.cancel(outcome.cancel, outcome.cancel_reason)
             if outcome.response is not None:
                 self.task = asyncio.create_task(self.respond(outcome.response))
             if self.channel.gone:
@@ -126,12 +126,13 @@ class Conversation:
         finished = ending == COMPLETE and bool(reply.events) and reply.events[-1].type == "response.done"
         self.session.finished(response, delivered=finished)
 
-    async def cancel(self) -> None:
-        response = self.session.active
-        await self.stop()
-        if response is not None:
+    async def cancel(self, response: E.ResponsePlan, reason: str) -> None:
+        if self.task is None or self.task.done():  # it ended while the outcome was being sent
             self.session.finished(response, delivered=False)
-            await self.channel.send([self.session.cancelled_done(response)])
+            return
+        await self.stop()
+        self.session.finished(response, delivered=False)
+        await self.channel.send([self.session.cancelled_done(response, reason)])
 
     async def stop(self) -> None:
         task, self.task = self.task, None

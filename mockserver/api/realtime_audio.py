@@ -84,3 +84,19 @@ def decode_b64(text: str) -> bytes:
     if len(pcm) % SAMPLE_BYTES:
         raise ValueError("Invalid 'audio'. Expected PCM16 audio (an even number of bytes).")
     return pcm
+
+
+FRAME_MS = 10  # the voice-activity detector's step
+
+
+def frame_levels(pcm: bytes) -> list[float]:
+    """The RMS level (0 … 1 of full scale) of each whole ``FRAME_MS`` frame of PCM16 audio."""
+    samples = array("h")
+    samples.frombytes(pcm[: len(pcm) - len(pcm) % SAMPLE_BYTES])
+    if sys.byteorder == "big":
+        samples.byteswap()
+    n = samples_for_ms(FRAME_MS)
+    return [
+        math.sqrt(sum(x * x for x in samples[i : i + n]) / n) / 32768
+        for i in range(0, len(samples) - n + 1, n)
+    ]

@@ -138,10 +138,21 @@ class ResponsePlan:
     input_text_tokens: int
     input_audio_tokens: int
     pcm: list[bytes] = field(default_factory=list)  # per token, when audio
+    call: FunctionCall | None = None  # the answer is a function call (``text``: its arguments)
 
     @property
     def is_audio(self) -> bool:
-        return "audio" in self.modalities
+        return "audio" in self.modalities and self.call is None
+
+    @property
+    def audio_ms(self) -> float:
+        return sum(audio.ms_of(p) for p in self.pcm)
+
+
+@dataclass(slots=True, frozen=True)
+class FunctionCall:
+    name: str
+    call_id: str
 
 
 def plan_response(
@@ -154,6 +165,7 @@ def plan_response(
     previous_item_id: str | None,
     input_tokens: tuple[int, int],
     seed: int,
+    call: FunctionCall | None = None,
 ) -> ResponsePlan:
     plan = ResponsePlan(
         response_id=ids.next("resp_"),
@@ -165,6 +177,7 @@ def plan_response(
         text=text,
         input_text_tokens=input_tokens[0],
         input_audio_tokens=input_tokens[1],
+        call=call,
     )
     if plan.is_audio:
         plan.pcm = audio.speech(seed, text, len(tokenize(text)))
@@ -209,24 +222,83 @@ def response_object(
     }
 
 
+def function_call_item(item_id: str, status: str, call: FunctionCall, arguments: str) -> dict[str, Any]:
+    return {
+        "id": item_id,
+        "type": "function_call",
+        "object": "realtime.item",
+        "status": status,
+        "name": call.name,
+        "call_id": call.call_id,
+        "arguments": arguments,
+    }
+
+
+def output_item(plan: ResponsePlan) -> dict[str, Any]:
+    """The item a delivered response leaves in the conversation."""
+    if plan.call is not None:
+        return function_call_item(plan.item_id, "completed", plan.call, plan.text)
+    content = {"type": "output_audio" if plan.is_audio else "output_text"}
+    content["transcript" if plan.is_audio else "text"] = plan.text
+    return assistant_item(plan.item_id, "completed", [content])
+
+
+def function_call_events(ids: EventIds, plan: ResponsePlan, spec: ResponseSpec) -> list[StreamEvent]:
+    """created → output_item.added → conversation.item.added → function_call_arguments.delta
+    (``ttft_ms`` before the first, ``inter_token_ms`` between the others) → .done →
+    output_item.done → conversation.item.done → response.done."""
+    call = plan.call
+    assert call is not None
+    where = {
+        "response_id": plan.response_id,
+        "item_id": plan.item_id,
+        "output_index": 0,
+        "call_id": call.call_id,
+    }
+    empty_item = function_call_item(plan.item_id, "in_progress", call, "")
+    final_item = output_item(plan)
+
+    def ev(type_: str, **fields: Any) -> StreamEvent:
+        return StreamEvent(event(ids, type_, **fields), type=type_)
+
+    out = [
+        ev("response.created", response=response_object(plan, "in_progress", [], done=False)),
+        ev("response.output_item.added", response_id=plan.response_id, output_index=0, item=empty_item),
+        ev("conversation.item.added", previous_item_id=plan.previous_item_id, item=empty_item),
+    ]
+    deltas = [
+        ev("response.function_call_arguments.delta", **where, delta=piece) for piece in tokenize(plan.text)
+    ]
+    for i, d in enumerate(deltas):
+        d.content = True
+        d.delay_ms = spec.ttft_ms if i == 0 else spec.inter_token_ms
+    out.extend(deltas)
+    out += [
+        ev("response.function_call_arguments.done", **where, name=call.name, arguments=plan.text),
+        ev("response.output_item.done", response_id=plan.response_id, output_index=0, item=final_item),
+        ev("conversation.item.done", previous_item_id=plan.previous_item_id, item=final_item),
+    ]
+    done = ev("response.done", response=response_object(plan, "completed", [final_item], done=True))
+    done.terminal = True
+    out.append(done)
+    return out
+
+
 def response_events(ids: EventIds, plan: ResponsePlan, spec: ResponseSpec) -> list[StreamEvent]:
     """created → output_item.added → conversation.item.added → content_part.added → deltas
     (``ttft_ms`` before the first, ``inter_token_ms`` between the others) → the ``.done`` events
     → output_item.done → conversation.item.done → response.done (terminal, with usage)."""
+    if plan.call is not None:
+        return function_call_events(ids, plan, spec)
     where = {"response_id": plan.response_id, "item_id": plan.item_id, "output_index": 0, "content_index": 0}
     tokens = tokenize(plan.text)
     if plan.is_audio:
-        part_type, content_type, delta_type = (
-            "audio",
-            "output_audio",
-            "response.output_audio_transcript.delta",
-        )
+        part_type, delta_type = "audio", "response.output_audio_transcript.delta"
     else:
-        part_type, content_type, delta_type = "text", "output_text", "response.output_text.delta"
+        part_type, delta_type = "text", "response.output_text.delta"
     text_key = "transcript" if plan.is_audio else "text"
     empty_item = assistant_item(plan.item_id, "in_progress", [])
-    final_content = {"type": content_type, text_key: plan.text}
-    final_item = assistant_item(plan.item_id, "completed", [final_content])
+    final_item = output_item(plan)
 
     def ev(type_: str, **fields: Any) -> StreamEvent:
         return StreamEvent(event(ids, type_, **fields), type=type_)

@@ -8,20 +8,27 @@ client event gives the realtime ``error`` event; the connection stays open, as w
 
 from __future__ import annotations
 
+import copy
+import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from .. import errors
-from ..content import count_tokens, generate_text, text_of
+from ..content import count_tokens, generate_text, rng_for, text_of, tokenize
 from ..scenario.schema import ResponseSpec
 from . import realtime_audio as audio
 from . import realtime_events as E
+from .realtime_vad import VAD_TYPES, Detector
+from .schema_fill import instance_for
 
 MIN_COMMIT_MS = 100
 MODALITIES = (["audio"], ["text"])
 ITEM_TYPES = ("message", "function_call", "function_call_output")
 ITEM_ROLES = ("user", "assistant", "system")
+TOOL_CHOICES = ("auto", "none", "required")
+DURATION_BILLED = ("whisper-1",)  # transcription models billed by the second, not by the token
 CLIENT_EVENTS = (
     "session.update",
     "input_audio_buffer.append",
@@ -41,7 +48,8 @@ CLIENT_EVENTS = (
 class Outcome:
     events: list[dict[str, Any]] = field(default_factory=list)  # sent at once, in order
     response: E.ResponsePlan | None = None  # response.create: deliver this response
-    cancel: bool = False  # response.cancel of the active response
+    cancel: E.ResponsePlan | None = None  # stop this response (response.cancel, a turn detected)
+    cancel_reason: str = "client_cancelled"
 
 
 def _invalid(message: str, param: str | None = None, code: str = "invalid_value") -> errors.ApiError:
@@ -86,6 +94,10 @@ class RealtimeSession:
         self.audio_ms: dict[str, float] = {}  # item id -> input audio length
         self.active: E.ResponsePlan | None = None  # a response being delivered
         self.responses = 0
+        self.vad = Detector()
+        self.buffer_start_ms = 0  # where the buffer starts in all audio appended so far
+        self.speech_item: str | None = None  # the item a detected turn will become
+        self.output_audio_ms: dict[str, float] = {}  # assistant item id -> audio length
 
     # --- events the server sends on its own --------------------------------------------------
 
@@ -135,6 +147,24 @@ class RealtimeSession:
             _modalities(update["output_modalities"], "session.output_modalities")
         if "audio" in update and not isinstance(update["audio"], dict):
             raise errors.invalid_type("session.audio", "an object", update["audio"])
+        turn = dig(update, "audio", "input", "turn_detection")
+        if turn is not None:
+            if not isinstance(turn, dict):
+                raise errors.invalid_type("session.audio.input.turn_detection", "an object", turn)
+            if turn.get("type") not in VAD_TYPES:
+                raise _invalid(
+                    f"Invalid value: '{turn.get('type')}'. Supported values are: 'server_vad' and "
+                    "'semantic_vad'.",
+                    "session.audio.input.turn_detection.type",
+                )
+        transcription = dig(update, "audio", "input", "transcription")
+        if transcription is not None:
+            if not isinstance(transcription, dict):
+                raise errors.invalid_type("session.audio.input.transcription", "an object", transcription)
+            transcription.setdefault("model", "whisper-1")
+            transcription.setdefault("language", None)
+            transcription.setdefault("prompt", None)
+        _tools(update, "session.")
         for key in ("id", "object", "expires_at"):  # the server's, not the client's
             update.pop(key, None)
         self.session = E.merge(self.session, update)
@@ -142,10 +172,46 @@ class RealtimeSession:
 
     def _on_input_audio_buffer_append(self, event: dict[str, Any], spec: ResponseSpec) -> Outcome:
         try:
-            self.buffer += audio.decode_b64(_field(event, "audio", str, ""))
+            pcm = audio.decode_b64(_field(event, "audio", str, ""))
         except ValueError as exc:
             raise _invalid(str(exc), "audio") from None
-        return Outcome()
+        self.buffer += pcm
+        turn_detection = self._turn_detection()
+        out = Outcome()
+        respond = False
+        for turn in self.vad.feed(pcm, turn_detection):
+            if turn.started_ms is not None:
+                self.speech_item = self.ids.next("item_")
+                out.events.append(
+                    E.event(
+                        self.ids,
+                        "input_audio_buffer.speech_started",
+                        audio_start_ms=max(turn.started_ms, self.buffer_start_ms),
+                        item_id=self.speech_item,
+                    )
+                )
+                if (turn_detection or {}).get("interrupt_response", True) and self.active is not None:
+                    out.cancel, out.cancel_reason = self.active, "turn_detected"
+            if turn.stopped_ms is not None:
+                item_id = self.speech_item or self.ids.next("item_")
+                self.speech_item = None
+                out.events.append(
+                    E.event(
+                        self.ids,
+                        "input_audio_buffer.speech_stopped",
+                        audio_end_ms=turn.stopped_ms,
+                        item_id=item_id,
+                    )
+                )
+                cut = audio.samples_for_ms(turn.stopped_ms - self.buffer_start_ms) * audio.SAMPLE_BYTES
+                said = bytes(self.buffer[:cut])
+                del self.buffer[:cut]
+                self.buffer_start_ms = turn.stopped_ms
+                out.events += self._commit(said, item_id)
+                respond = respond or bool((turn_detection or {}).get("create_response", True))
+        if respond and (self.active is None or self.active is out.cancel):
+            out.response = self._plan(spec, {})
+        return out
 
     def _on_input_audio_buffer_commit(self, event: dict[str, Any], spec: ResponseSpec) -> Outcome:
         ms = audio.ms_of(bytes(self.buffer))
@@ -155,23 +221,75 @@ class RealtimeSession:
                 f"{MIN_COMMIT_MS}ms of audio, but buffer only has {ms:.2f}ms of audio.",
                 code="input_audio_buffer_commit_empty",
             )
-        self.buffer.clear()
-        item_id = self.ids.next("item_")
+        said = bytes(self.buffer)
+        item_id = (self.speech_item if self.vad.speaking else None) or self.ids.next("item_")
+        self._buffer_gone()
+        return Outcome(self._commit(said, item_id))
+
+    def _commit(self, pcm: bytes, item_id: str) -> list[dict[str, Any]]:
+        """The committed buffer becomes a user item; with transcription on, its transcript."""
+        ms = audio.ms_of(pcm)
         self.audio_ms[item_id] = ms
         previous = self._last_item_id()
         item = E.input_audio_item(item_id)
         self.items.append(item)
-        return Outcome(
-            [
-                E.event(self.ids, "input_audio_buffer.committed", previous_item_id=previous, item_id=item_id),
-                E.event(self.ids, "conversation.item.added", previous_item_id=previous, item=item),
-                E.event(self.ids, "conversation.item.done", previous_item_id=previous, item=item),
-            ]
+        events = [
+            E.event(self.ids, "input_audio_buffer.committed", previous_item_id=previous, item_id=item_id),
+            E.event(self.ids, "conversation.item.added", previous_item_id=previous, item=copy.deepcopy(item)),
+            E.event(self.ids, "conversation.item.done", previous_item_id=previous, item=copy.deepcopy(item)),
+        ]
+        transcription = dig(self.session, "audio", "input", "transcription")
+        if isinstance(transcription, dict):
+            events += self._transcribe(pcm, ms, item, transcription)
+        return events
+
+    def _transcribe(
+        self, pcm: bytes, ms: float, item: dict[str, Any], transcription: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        """``.input_audio_transcription.delta`` per word, then ``.completed`` with usage."""
+        words = max(1, round(ms / audio.MS_PER_TOKEN))
+        transcript = generate_text(self.seed, ("transcript", hashlib.sha256(pcm).hexdigest()), words)
+        item["content"][0]["transcript"] = transcript
+        where = {"item_id": item["id"], "content_index": 0}
+        events = [
+            E.event(self.ids, "conversation.item.input_audio_transcription.delta", **where, delta=piece)
+            for piece in tokenize(transcript)
+        ]
+        if transcription.get("model") in DURATION_BILLED:
+            usage: dict[str, Any] = {"type": "duration", "seconds": round(ms / 1000, 3)}
+        else:
+            audio_tokens, text_tokens = audio.audio_tokens(ms), len(tokenize(transcript))
+            usage = {
+                "type": "tokens",
+                "input_tokens": audio_tokens,
+                "input_token_details": {"audio_tokens": audio_tokens, "text_tokens": 0},
+                "output_tokens": text_tokens,
+                "total_tokens": audio_tokens + text_tokens,
+            }
+        events.append(
+            E.event(
+                self.ids,
+                "conversation.item.input_audio_transcription.completed",
+                **where,
+                transcript=transcript,
+                usage=usage,
+            )
         )
+        return events
 
     def _on_input_audio_buffer_clear(self, event: dict[str, Any], spec: ResponseSpec) -> Outcome:
-        self.buffer.clear()
+        self._buffer_gone()
         return Outcome([E.event(self.ids, "input_audio_buffer.cleared")])
+
+    def _buffer_gone(self) -> None:
+        self.buffer.clear()
+        self.vad.reset()
+        self.speech_item = None
+        self.buffer_start_ms = int(self.vad.total_ms)
+
+    def _turn_detection(self) -> dict[str, Any] | None:
+        turn = dig(self.session, "audio", "input", "turn_detection")
+        return turn if isinstance(turn, dict) else None
 
     def _on_conversation_item_create(self, event: dict[str, Any], spec: ResponseSpec) -> Outcome:
         item = _field(event, "item", dict, "")
@@ -185,6 +303,13 @@ class RealtimeSession:
                 supported = ", ".join(f"'{r}'" for r in ITEM_ROLES)
                 raise _invalid(f"Invalid value: '{role}'. Supported values are: {supported}.", "item.role")
             _field(item, "content", list, "item.")
+        elif kind == "function_call_output":
+            _field(item, "call_id", str, "item.")
+            if not isinstance(item.get("output"), str):
+                raise errors.invalid_type("item.output", "a string", item.get("output"))
+        elif kind == "function_call":
+            _field(item, "name", str, "item.")
+            item.setdefault("arguments", "")
         item_id = item.get("id") if isinstance(item.get("id"), str) else self.ids.next("item_")
         if any(i["id"] == item_id for i in self.items):
             raise _invalid(f"Item with id '{item_id}' already exists.", "item.id", code="item_id_exists")
@@ -205,6 +330,59 @@ class RealtimeSession:
         self.items = [i for i in self.items if i["id"] != item_id]
         return Outcome([E.event(self.ids, "conversation.item.deleted", item_id=item_id)])
 
+    def _on_conversation_item_retrieve(self, event: dict[str, Any], spec: ResponseSpec) -> Outcome:
+        item = self._item(_field(event, "item_id", str, ""))
+        return Outcome([E.event(self.ids, "conversation.item.retrieved", item=copy.deepcopy(item))])
+
+    def _on_conversation_item_truncate(self, event: dict[str, Any], spec: ResponseSpec) -> Outcome:
+        """Cut an assistant's audio where the user stopped hearing it; the transcript keeps only
+        the words heard by then, so the context holds nothing the user did not hear."""
+        item_id = _field(event, "item_id", str, "")
+        index, end_ms = event.get("content_index"), event.get("audio_end_ms")
+        for name, value in (("content_index", index), ("audio_end_ms", end_ms)):
+            if value is None:
+                raise errors.missing_param(name)
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise errors.invalid_type(name, "an integer", value)
+            if value < 0:
+                raise _invalid(f"Invalid '{name}': expected a value >= 0, but got {value} instead.", name)
+        item = self._item(item_id)
+        content = item.get("content") or []
+        if (
+            item.get("role") != "assistant"
+            or index >= len(content)
+            or content[index].get("type") != "output_audio"
+        ):
+            raise _invalid(
+                f"Invalid 'content_index': item '{item_id}' has no assistant audio at content index {index}.",
+                "content_index",
+            )
+        length = self.output_audio_ms.get(item_id, 0.0)
+        if end_ms > length:
+            raise _invalid(
+                f"Audio content of {int(length)}ms is already shorter than {end_ms}ms", "audio_end_ms"
+            )
+        self.output_audio_ms[item_id] = float(end_ms)
+        heard = tokenize(content[index].get("transcript") or "")[: end_ms // audio.MS_PER_TOKEN]
+        content[index]["transcript"] = "".join(heard).strip()
+        return Outcome(
+            [
+                E.event(
+                    self.ids,
+                    "conversation.item.truncated",
+                    item_id=item_id,
+                    content_index=index,
+                    audio_end_ms=end_ms,
+                )
+            ]
+        )
+
+    def _item(self, item_id: str) -> dict[str, Any]:
+        item = next((i for i in self.items if i["id"] == item_id), None)
+        if item is None:
+            raise _invalid(f"Item with item_id '{item_id}' not found.", "item_id", code="item_not_found")
+        return item
+
     def _on_response_create(self, event: dict[str, Any], spec: ResponseSpec) -> Outcome:
         if self.active is not None:
             raise _invalid(
@@ -215,6 +393,11 @@ class RealtimeSession:
         options = event.get("response") or {}
         if not isinstance(options, dict):
             raise errors.invalid_type("response", "an object", options)
+        _tools(options, "response.")
+        return Outcome(response=self._plan(spec, options))
+
+    def _plan(self, spec: ResponseSpec, options: dict[str, Any]) -> E.ResponsePlan:
+        """The next response: a function call when a tool is chosen, else text or audio."""
         modalities = self.session["output_modalities"]
         if options.get("output_modalities") is not None:
             modalities = _modalities(options["output_modalities"], "response.output_modalities")
@@ -222,14 +405,23 @@ class RealtimeSession:
         if not isinstance(voice, str):
             voice = E.DEFAULT_VOICE
         self.responses += 1
-        last_user = next(
-            (text_of(i.get("content")) for i in reversed(self.items) if i.get("role") == "user"), ""
+        last_user = next((said(i) for i in reversed(self.items) if i.get("role") == "user"), "")
+        tools = options["tools"] if options.get("tools") is not None else self.session.get("tools") or []
+        choice = (
+            options["tool_choice"]
+            if options.get("tool_choice") is not None
+            else self.session.get("tool_choice")
         )
-        text = (
-            spec.text
-            if spec.text is not None
-            else generate_text(self.seed, (self.model, last_user, self.responses), spec.tokens)
-        )
+        tool = self._chosen_tool(tools, choice, last_user)
+        call = None
+        if tool is not None:
+            rng = rng_for(self.seed, "tool", (self.model, last_user, self.responses))
+            text = json.dumps(instance_for(tool.get("parameters") or {"type": "object"}, rng))
+            call = E.FunctionCall(tool["name"], self.ids.next("call_"))
+        elif spec.text is not None:
+            text = spec.text
+        else:
+            text = generate_text(self.seed, (self.model, last_user, self.responses), spec.tokens)
         self.active = E.plan_response(
             self.ids,
             spec,
@@ -240,37 +432,106 @@ class RealtimeSession:
             self._last_item_id(),
             self._input_tokens(),
             self.seed,
+            call,
         )
-        return Outcome(response=self.active)
+        return self.active
+
+    def _chosen_tool(self, tools: list[dict[str, Any]], choice: Any, last_user: str) -> dict[str, Any] | None:
+        """The function the model calls: the one named, the first under "required", under "auto"
+        one whose name the user's words mention (get_weather: "weather"). After a
+        ``function_call_output`` the model answers with the result instead."""
+        functions = [t for t in tools if t.get("type") == "function" and isinstance(t.get("name"), str)]
+        if (
+            not functions
+            or choice == "none"
+            or (self.items and self.items[-1]["type"] == "function_call_output")
+        ):
+            return None
+        if isinstance(choice, dict):
+            return next((t for t in functions if t["name"] == choice.get("name")), None)
+        if choice == "required":
+            return functions[0]
+        words = set(re.findall(r"[a-z]+", last_user.lower()))
+        return next((t for t in functions if words & set(name_words(t["name"]))), None)
 
     def _on_response_cancel(self, event: dict[str, Any], spec: ResponseSpec) -> Outcome:
         if self.active is None:
             raise _invalid(
                 "Cancellation failed: no active response found.", code="response_cancel_not_active"
             )
-        return Outcome(cancel=True)
+        return Outcome(cancel=self.active)
 
     # --- what a finished response leaves behind ----------------------------------------------
 
     def finished(self, plan: E.ResponsePlan, delivered: bool) -> None:
         """The active response ended; a delivered one joins the conversation."""
         if delivered:
-            content = {"type": "output_audio" if plan.is_audio else "output_text"}
-            content["transcript" if plan.is_audio else "text"] = plan.text
-            self.items.append(E.assistant_item(plan.item_id, "completed", [content]))
+            self.items.append(E.output_item(plan))
+            if plan.is_audio:
+                self.output_audio_ms[plan.item_id] = plan.audio_ms
         if self.active is plan:
             self.active = None
 
-    def cancelled_done(self, plan: E.ResponsePlan) -> dict[str, Any]:
-        """``response.done`` for a response the client cancelled."""
+    def cancelled_done(self, plan: E.ResponsePlan, reason: str = "client_cancelled") -> dict[str, Any]:
+        """``response.done`` for a response the client cancelled, or a detected turn cut short."""
         response = E.response_object(plan, "cancelled", [], done=True)
-        response["status_details"] = {"type": "cancelled", "reason": "client_cancelled"}
+        response["status_details"] = {"type": "cancelled", "reason": reason}
         return E.event(self.ids, "response.done", response=response)
 
     def _last_item_id(self) -> str | None:
         return self.items[-1]["id"] if self.items else None
 
     def _input_tokens(self) -> tuple[int, int]:
-        text = sum(count_tokens(text_of(i.get("content"))) for i in self.items)
+        text = sum(count_tokens(said(i)) for i in self.items)
         audio_tokens = sum(audio.audio_tokens(ms) for ms in self.audio_ms.values())
         return 3 + text, audio_tokens
+
+
+def said(item: dict[str, Any]) -> str:
+    """The words of an item: its text, transcripts, a call's arguments or a call's output."""
+    content = item.get("content")
+    parts = [text_of(content)] if content else []
+    parts += [
+        c["transcript"] for c in content or () if isinstance(c, dict) and isinstance(c.get("transcript"), str)
+    ]
+    for key in ("arguments", "output"):
+        if isinstance(item.get(key), str):
+            parts.append(item[key])
+    return " ".join(p for p in parts if p)
+
+
+def name_words(name: str) -> list[str]:
+    """``get_weather`` / ``getWeather`` → ["get", "weather"], without the verbs every tool has."""
+    words = re.findall(r"[a-z]+", re.sub(r"([a-z])([A-Z])", r"\1 \2", name).lower())
+    return [w for w in words if w not in ("get", "set", "fetch", "lookup", "find", "do", "run", "call")]
+
+
+def _tools(options: dict[str, Any], where: str) -> None:
+    """Validate ``tools`` and ``tool_choice`` of a session or a response; fill the defaults."""
+    tools = options.get("tools")
+    if tools is not None:
+        if not isinstance(tools, list):
+            raise errors.invalid_type(f"{where}tools", "an array", tools)
+        for i, tool in enumerate(tools):
+            if not isinstance(tool, dict):
+                raise errors.invalid_type(f"{where}tools[{i}]", "an object", tool)
+            if tool.get("type") not in ("function", "mcp"):
+                raise _invalid(
+                    f"Invalid value: '{tool.get('type')}'. Supported values are: 'function' and 'mcp'.",
+                    f"{where}tools[{i}].type",
+                )
+            if tool["type"] == "function":
+                _field(tool, "name", str, f"{where}tools[{i}].")
+                tool.setdefault("description", "")
+                tool.setdefault("parameters", {"type": "object", "properties": {}})
+    choice = options.get("tool_choice")
+    if choice is None or choice in TOOL_CHOICES:
+        return
+    if not isinstance(choice, dict) or choice.get("type") not in ("function", "mcp"):
+        raise _invalid(
+            f"Invalid value for '{where}tool_choice': expected 'auto', 'none', 'required' or a "
+            "function to call.",
+            f"{where}tool_choice",
+        )
+    if choice["type"] == "function":
+        _field(choice, "name", str, f"{where}tool_choice.")

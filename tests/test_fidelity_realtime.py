@@ -1,0 +1,339 @@
+"""The Realtime API's voice-app half through ``client.realtime.connect()``: server VAD turns,
+input audio transcription, function calls and their outputs, interrupting and cancelling a
+response, and retrieving, truncating and deleting items. Every server event is validated
+against the SDK's own union type; scenario faults reach function-call responses too."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import math
+import uuid
+from array import array
+from pathlib import Path
+
+import openai
+import pytest
+from openai.types.realtime import RealtimeServerEvent
+from pydantic import TypeAdapter
+from websockets.exceptions import ConnectionClosedError
+
+from mockserver.api import realtime_audio
+from mockserver.config import MockConfig
+from mockserver.web_runner import MockServer
+
+FAULTS = Path(__file__).resolve().parent.parent / "scenarios" / "faults"
+SERVER_EVENT = TypeAdapter(RealtimeServerEvent)
+MODEL = "gpt-realtime"
+WEATHER = {
+    "type": "function",
+    "name": "get_weather",
+    "description": "The weather in a city.",
+    "parameters": {
+        "type": "object",
+        "properties": {"city": {"type": "string"}, "unit": {"type": "string", "enum": ["c", "f"]}},
+        "required": ["city", "unit"],
+        "additionalProperties": False,
+    },
+}
+ASK_WEATHER = {
+    "type": "message",
+    "role": "user",
+    "content": [{"type": "input_text", "text": "What is the weather in Paris?"}],
+}
+HELLO = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "Hello there"}]}
+MANUAL_TURNS = {"type": "realtime", "audio": {"input": {"turn_detection": None}}}
+
+
+@pytest.fixture(scope="module")
+def mock(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("scenarios")
+    (folder / "rt-slow.yaml").write_text(
+        "description: A slow spoken answer, to interrupt.\n"
+        "match: {endpoint: realtime}\nresponse: {ttft_ms: 20000, inter_token_ms: 20000, tokens: 8}\n"
+    )
+    config = MockConfig(port=0, scenario_paths=[str(FAULTS), str(folder)], time_scale=0.01)
+    with MockServer(config) as server:
+        yield server
+
+
+def connect(mock: MockServer, scenario: str | None = None):
+    headers = {"X-Mock-Session": "t-" + uuid.uuid4().hex[:12]}
+    if scenario:
+        headers["X-Mock-Scenario"] = scenario
+    client = openai.AsyncOpenAI(
+        base_url=mock.base_url, api_key="sk-test", max_retries=0, default_headers=headers
+    )
+    return client.realtime.connect(model=MODEL)
+
+
+def tone(ms: int, amplitude: int = 8000) -> bytes:
+    n = realtime_audio.samples_for_ms(ms)
+    return array("h", (int(amplitude * math.sin(2 * math.pi * 220 * i / 24_000)) for i in range(n))).tobytes()
+
+
+def silence(ms: int) -> bytes:
+    return bytes(realtime_audio.samples_for_ms(ms) * 2)
+
+
+async def recv(conn):
+    raw = await asyncio.wait_for(conn.recv_bytes(), 10)
+    event = SERVER_EVENT.validate_json(raw)
+    assert json.loads(raw)["event_id"].startswith("event_")
+    return event
+
+
+async def until(conn, last: str = "response.done") -> list:
+    events = []
+    while not events or events[-1].type != last:
+        events.append(await recv(conn))
+    return events
+
+
+async def append(conn, pcm: bytes, chunk_ms: int = 100) -> None:
+    size = realtime_audio.samples_for_ms(chunk_ms) * 2
+    for i in range(0, len(pcm), size):
+        await conn.input_audio_buffer.append(audio=base64.b64encode(pcm[i : i + size]).decode())
+
+
+async def opened(conn, update: dict | None = None):
+    assert (await recv(conn)).type == "session.created"
+    if update is None:
+        return None
+    await conn.session.update(session=update)
+    updated = await recv(conn)
+    assert updated.type == "session.updated"
+    return updated.session
+
+
+# --- server VAD --------------------------------------------------------------------------------
+
+
+async def test_server_vad_turns_speech_into_a_committed_item_and_an_answer(mock):
+    async with connect(mock) as conn:
+        await opened(conn)  # the default session: server_vad, create_response
+        await append(conn, silence(200) + tone(500) + silence(300))
+        started, stopped, committed, added, done = [await recv(conn) for _ in range(5)]
+        assert started.type == "input_audio_buffer.speech_started"
+        assert started.audio_start_ms == 0  # 200 ms in, minus the 300 ms prefix padding
+        assert stopped.type == "input_audio_buffer.speech_stopped"
+        assert stopped.audio_end_ms == 900  # the 500 ms of speech ended at 700, then 200 ms of silence
+        assert started.item_id == stopped.item_id == committed.item_id == added.item.id == done.item.id
+        assert (committed.type, added.type, done.type) == (
+            "input_audio_buffer.committed",
+            "conversation.item.added",
+            "conversation.item.done",
+        )
+        events = await until(conn)  # the automatic response
+        assert events[0].type == "response.created"
+        assert events[-1].response.status == "completed"
+        assert events[-1].response.usage.input_token_details.audio_tokens > 0
+
+
+async def test_turn_detection_null_leaves_committing_to_the_client(mock):
+    async with connect(mock) as conn:
+        session = await opened(conn, MANUAL_TURNS)
+        assert session.audio.input.turn_detection is None
+        await append(conn, tone(500) + silence(500))
+        await conn.input_audio_buffer.commit()
+        first = await recv(conn)
+        assert first.type == "input_audio_buffer.committed"  # nothing was detected before it
+
+
+async def test_speech_while_answering_interrupts_the_response(mock):
+    async with connect(mock, "rt-slow") as conn:
+        await opened(conn)
+        await conn.conversation.item.create(item=HELLO)
+        await until(conn, "conversation.item.done")
+        await conn.response.create()
+        await until(conn, "response.content_part.added")  # the first word is 200 ms away
+        await append(conn, tone(300))
+        started, done = await recv(conn), await recv(conn)
+        assert started.type == "input_audio_buffer.speech_started"
+        assert done.type == "response.done" and done.response.status == "cancelled"
+        assert done.response.status_details.reason == "turn_detected"
+
+
+async def test_response_cancel_mid_response(mock):
+    async with connect(mock, "rt-slow") as conn:
+        await opened(conn, MANUAL_TURNS)
+        await conn.response.create()
+        await until(conn, "response.content_part.added")
+        await conn.response.cancel()
+        done = await recv(conn)
+        assert done.type == "response.done" and done.response.status == "cancelled"
+        assert done.response.status_details.reason == "client_cancelled"
+        await conn.response.cancel()  # nothing active now
+        assert (await recv(conn)).error.code == "response_cancel_not_active"
+
+
+# --- input audio transcription -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("model", "usage"), [("gpt-4o-transcribe", "tokens"), ("whisper-1", "duration")])
+async def test_input_audio_transcription_deltas_then_completed(mock, model, usage):
+    update = {
+        "type": "realtime",
+        "audio": {"input": {"transcription": {"model": model, "language": "en"}, "turn_detection": None}},
+    }
+    async with connect(mock) as conn:
+        session = await opened(conn, update)
+        assert session.audio.input.transcription.model == model  # echoed as it was set
+        assert session.audio.input.transcription.language == "en"
+        await append(conn, tone(900))
+        await conn.input_audio_buffer.commit()
+        events = await until(conn, "conversation.item.input_audio_transcription.completed")
+        kinds = [e.type for e in events]
+        assert kinds[:3] == [
+            "input_audio_buffer.committed",
+            "conversation.item.added",
+            "conversation.item.done",
+        ]
+        deltas = [e for e in events if e.type == "conversation.item.input_audio_transcription.delta"]
+        completed = events[-1]
+        assert (
+            len(deltas) == 3 and "".join(d.delta for d in deltas) == completed.transcript
+        )  # 900 ms: 3 words
+        assert {d.item_id for d in deltas} == {completed.item_id} and completed.content_index == 0
+        assert completed.usage.type == usage
+        await conn.conversation.item.retrieve(item_id=completed.item_id)
+        retrieved = await recv(conn)
+        assert retrieved.type == "conversation.item.retrieved"
+        assert retrieved.item.content[0].transcript == completed.transcript
+
+
+# --- function calling --------------------------------------------------------------------------
+
+
+async def test_a_function_call_then_its_output_then_the_answer(mock):
+    async with connect(mock) as conn:
+        session = await opened(conn, {**MANUAL_TURNS, "tools": [WEATHER], "tool_choice": "auto"})
+        assert [t.name for t in session.tools] == ["get_weather"]
+        await conn.conversation.item.create(item=ASK_WEATHER)
+        await until(conn, "conversation.item.done")
+        await conn.response.create()
+        events = await until(conn)
+        kinds = [e.type for e in events]
+        assert kinds[:3] == ["response.created", "response.output_item.added", "conversation.item.added"]
+        assert kinds[-4:] == [
+            "response.function_call_arguments.done",
+            "response.output_item.done",
+            "conversation.item.done",
+            "response.done",
+        ]
+        deltas = [e for e in events if e.type == "response.function_call_arguments.delta"]
+        args_done = events[-4]
+        assert deltas and "".join(d.delta for d in deltas) == args_done.arguments
+        assert args_done.name == "get_weather" and args_done.call_id.startswith("call_")
+        arguments = json.loads(args_done.arguments)
+        assert set(arguments) == {"city", "unit"} and arguments["unit"] in ("c", "f")
+        (item,) = events[-1].response.output
+        assert (item.type, item.name, item.call_id, item.arguments, item.status) == (
+            "function_call",
+            "get_weather",
+            args_done.call_id,
+            args_done.arguments,
+            "completed",
+        )
+        await conn.conversation.item.create(
+            item={"type": "function_call_output", "call_id": item.call_id, "output": '{"temp": 21}'}
+        )
+        added = await recv(conn)
+        assert added.type == "conversation.item.added" and added.item.type == "function_call_output"
+        await recv(conn)
+        await conn.response.create()
+        answer = await until(conn)
+        (message,) = answer[-1].response.output
+        assert message.type == "message" and message.content[0].transcript  # spoken, with the result
+
+
+@pytest.mark.parametrize(
+    ("choice", "item", "called"),
+    [
+        ("auto", HELLO, False),  # nothing the tool is for
+        ("required", HELLO, True),
+        ({"type": "function", "name": "get_weather"}, HELLO, True),
+        ("none", ASK_WEATHER, False),
+    ],
+)
+async def test_tool_choice_decides_whether_the_model_calls(mock, choice, item, called):
+    async with connect(mock) as conn:
+        await opened(conn, {**MANUAL_TURNS, "output_modalities": ["text"]})
+        await conn.conversation.item.create(item=item)
+        await until(conn, "conversation.item.done")
+        await conn.response.create(response={"tools": [WEATHER], "tool_choice": choice})
+        events = await until(conn)
+        (out,) = events[-1].response.output
+        assert (out.type == "function_call") is called
+
+
+async def test_bad_tools_are_error_events_and_the_connection_stays(mock):
+    async with connect(mock) as conn:
+        await opened(conn)
+        await conn.session.update(session={"type": "realtime", "tools": [{"type": "function"}]})
+        err = await recv(conn)
+        assert err.type == "error" and err.error.param == "session.tools[0].name"
+        await conn.conversation.item.create(item={"type": "function_call_output", "output": "x"})
+        err = await recv(conn)
+        assert err.type == "error" and err.error.param == "item.call_id"
+
+
+async def test_a_drop_mid_function_call_closes_without_a_close_frame(mock):
+    async with connect(mock, "realtime-drop") as conn:
+        await opened(conn, {**MANUAL_TURNS, "tools": [WEATHER], "tool_choice": "required"})
+        await conn.response.create()
+        with pytest.raises(ConnectionClosedError):
+            await until(conn)
+
+
+async def test_an_in_band_error_mid_function_call_keeps_the_connection(mock):
+    async with connect(mock, "realtime-error-event") as conn:
+        await opened(conn, {**MANUAL_TURNS, "tools": [WEATHER], "tool_choice": "required"})
+        await conn.response.create()
+        events = await until(conn, "error")
+        assert events[-1].error.type == "server_error"
+        await conn.conversation.item.retrieve(item_id="item_nope")  # still answering
+        assert (await recv(conn)).error.code == "item_not_found"
+
+
+# --- items: retrieve, truncate, delete ---------------------------------------------------------
+
+
+async def test_truncate_cuts_the_audio_and_the_words_not_heard(mock):
+    async with connect(mock) as conn:
+        await opened(conn, MANUAL_TURNS)
+        await conn.conversation.item.create(item=HELLO)
+        await until(conn, "conversation.item.done")
+        await conn.response.create()
+        events = await until(conn)
+        (item,) = events[-1].response.output
+        transcript = item.content[0].transcript
+        await conn.conversation.item.truncate(item_id=item.id, content_index=0, audio_end_ms=650)
+        truncated = await recv(conn)
+        assert truncated.type == "conversation.item.truncated"
+        assert (truncated.item_id, truncated.content_index, truncated.audio_end_ms) == (item.id, 0, 650)
+        await conn.conversation.item.retrieve(item_id=item.id)
+        retrieved = await recv(conn)
+        heard = retrieved.item.content[0].transcript
+        assert heard == " ".join(transcript.split()[:2])  # 300 ms a word: two heard by 650 ms
+        await conn.conversation.item.truncate(item_id=item.id, content_index=0, audio_end_ms=5000)
+        err = await recv(conn)
+        assert err.type == "error" and err.error.param == "audio_end_ms"
+        await conn.conversation.item.truncate(item_id="item_nope", content_index=0, audio_end_ms=0)
+        assert (await recv(conn)).error.code == "item_not_found"
+        await conn.conversation.item.delete(item_id=item.id)
+        assert (await recv(conn)).type == "conversation.item.deleted"
+        await conn.conversation.item.retrieve(item_id=item.id)
+        assert (await recv(conn)).error.code == "item_not_found"
+
+
+async def test_a_user_item_cannot_be_truncated(mock):
+    async with connect(mock) as conn:
+        await opened(conn)
+        await conn.conversation.item.create(item=HELLO)
+        added = await recv(conn)
+        await recv(conn)
+        await conn.conversation.item.truncate(item_id=added.item.id, content_index=0, audio_end_ms=0)
+        err = await recv(conn)
+        assert err.type == "error" and err.error.param == "content_index"
