@@ -320,6 +320,7 @@ async def test_truncate_cuts_the_audio_and_the_words_not_heard(mock):
         await conn.conversation.item.truncate(item_id=item.id, content_index=0, audio_end_ms=5000)
         err = await recv(conn)
         assert err.type == "error" and err.error.param == "audio_end_ms"
+        assert err.error.message == "Audio content of 650ms is already shorter than 5000ms"  # as cut
         await conn.conversation.item.truncate(item_id="item_nope", content_index=0, audio_end_ms=0)
         assert (await recv(conn)).error.code == "item_not_found"
         await conn.conversation.item.delete(item_id=item.id)
@@ -336,4 +337,5 @@ async def test_a_user_item_cannot_be_truncated(mock):
         await recv(conn)
         await conn.conversation.item.truncate(item_id=added.item.id, content_index=0, audio_end_ms=0)
         err = await recv(conn)
-        assert err.type == "error" and err.error.param == "content_index"
+        assert err.type == "error" and err.error.code == "unsupported_content_type"
+        assert err.error.message == "Only model output audio messages can be truncated"

@@ -354,8 +354,7 @@ class RealtimeSession:
             or content[index].get("type") != "output_audio"
         ):
             raise _invalid(
-                f"Invalid 'content_index': item '{item_id}' has no assistant audio at content index {index}.",
-                "content_index",
+                "Only model output audio messages can be truncated", code="unsupported_content_type"
             )
         length = self.output_audio_ms.get(item_id, 0.0)
         if end_ms > length:
