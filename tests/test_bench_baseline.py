@@ -12,9 +12,9 @@ from openai.types.chat import ChatCompletionChunk
 from harness.bench import bare_relay, bare_sse
 from harness.bench.stream_client import count_stream, measure_stream, new_session
 from harness.bench.suites import gateway_chat, mock_chat
-from harness.load.sse_reader import SSEReader
 from mockserver.config import MockConfig
 from mockserver.web_runner import MockServer
+from servekit.sse import SSEReader
 
 
 @pytest.fixture(scope="module")

@@ -15,8 +15,8 @@ from pathlib import Path
 from harness.bench.__main__ import ensure_open_files
 from harness.bench.held_streams import HeartbeatTap, HeldStream, held_figures, peak_open
 from harness.bench.report import render_markdown, summary_lines, verdicts
-from harness.load.sse_reader import SSEReader
 from harness.load.stream_watch import NO_TERMINATOR, StreamOutcome, failed
+from servekit.sse import SSEReader
 
 ROOT = Path(__file__).resolve().parents[1]
 

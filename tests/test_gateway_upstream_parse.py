@@ -9,17 +9,23 @@ import openai
 import pytest
 
 from harness.gateway.upstream import Piece, pieces_of_stream
+from servekit.sse import SSEReader
 
 REQUEST = httpx2.Request("POST", "http://127.0.0.1/v1/chat/completions")
 
 
-async def _lines(*lines: str):
-    for line in lines:
-        yield line
+async def _frames(*chunks: bytes):
+    """The frames the project's one SSE reader makes of these network chunks."""
+    reader = SSEReader()
+    for chunk in chunks:
+        for frame in reader.feed(chunk):
+            yield frame
 
 
 async def _pieces(*lines: str) -> list[Piece]:
-    return [p async for p in pieces_of_stream(_lines(*lines), REQUEST)]
+    """Each line sent as its own event (a blank line after it), as a server writes them."""
+    body = "".join(line + "\n\n" for line in lines).encode()
+    return [p async for p in pieces_of_stream(_frames(body), REQUEST)]
 
 
 def _chunk(delta: dict, finish: str | None = None, usage: dict | None = None, choices: bool = True) -> str:
@@ -70,3 +76,11 @@ async def test_other_choices_are_not_relayed():
         {"choices": [{"index": 1, "delta": {"content": "x"}, "finish_reason": None}]}
     )
     assert await _pieces(line) == []
+
+
+async def test_an_event_split_across_network_chunks_and_data_lines_reads_as_the_sdk_reads_it():
+    body = b'data: {"choices": [{"index": 0,\ndata: "delta": {"content": "Hi"}, "finish_reason": null}]}\n\n'
+    body += b'data: {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}\r\n\r\ndata: [DONE]\n\n'
+    cut = [body[:7], body[7:40], body[40:]]  # cut inside a field name and inside the JSON
+    pieces = [p async for p in pieces_of_stream(_frames(*cut), REQUEST)]
+    assert pieces == [Piece(text="Hi"), Piece(finish_reason="stop")]

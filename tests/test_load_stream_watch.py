@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from harness.load.sse_reader import Frame, SSEReader
 from harness.load.stream_watch import CHAT, GATEWAY, StreamWatch
 from mockserver.sse import DONE, encode_comment, encode_event
+from servekit.sse import Frame, SSEReader
 
 
 def chunk(delta: dict, finish: str | None = None) -> dict:

@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness.load.sse_reader import SSEReader
 from harness.repro import run_scenario
 from harness.repro.runners import retry_facts
 from harness.repro.runners.client_tap import TappedResponse
 from harness.repro.scenario_file import SUFFIXES, load
+from servekit.sse import SSEReader
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 FOLDERS = ("faults", "gateway")

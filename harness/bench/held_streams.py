@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.gateway.web_sse import CONNECTED
-from harness.load.sse_reader import Frame
 from harness.load.stats import percentile
 from harness.load.stream_watch import StreamOutcome
+from servekit.sse import Frame
 
 HEARTBEAT = "heartbeat"
 # A heartbeat is on time when no silence a client sees exceeds the interval by more than 20 %

@@ -20,8 +20,8 @@ from typing import Any
 
 import aiohttp
 
-from harness.load.sse_reader import Frame, SSEReader
 from harness.load.stream_watch import CONNECTION, HTTP_ERROR, StreamOutcome, StreamWatch, failed
+from servekit.sse import Frame, SSEReader
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,6 +32,8 @@ import httpx2
 import openai
 import orjson
 
+from servekit.sse import Frame, SSEReader
+
 from .settings import GatewaySettings
 
 MOCK_HEADERS = ("X-Mock-Scenario", "X-Mock-Session")
@@ -226,8 +228,7 @@ async def open_chat_stream(upstream: Upstream, call: UpstreamCall, retry_count: 
         ) as resp:
             if resp.status >= 400:
                 raise upstream.status_error(resp.status, resp.headers, await resp.read())
-            lines = lines_of(resp.content)
-            async for piece in pieces_of_stream(lines, request):
+            async for piece in pieces_of_stream(frames_of(resp.content), request):
                 yield piece
             await _drain(resp)
     except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
@@ -236,19 +237,13 @@ async def open_chat_stream(upstream: Upstream, call: UpstreamCall, retry_count: 
         raise openai.APIConnectionError(request=request) from exc
 
 
-async def lines_of(content: aiohttp.StreamReader) -> AsyncIterator[str]:
-    """The body's lines as they arrive (``\\n``, ``\\r\\n`` or ``\\r`` endings, as SSE allows):
-    one read per network chunk, however many events it holds."""
-    pending = b""
+async def frames_of(content: aiohttp.StreamReader) -> AsyncIterator[Frame]:
+    """The body's SSE frames as they arrive, read by the project's one SSE reader: one read per
+    network chunk, however many events it holds."""
+    reader = SSEReader()
     async for chunk in content.iter_any():
-        pending += chunk
-        if b"\r" in pending:
-            pending = pending.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-        *complete, pending = pending.split(b"\n")
-        for line in complete:
-            yield line.decode()
-    if pending:
-        yield pending.decode()
+        for frame in reader.feed(chunk):
+            yield frame
 
 
 async def _drain(resp: aiohttp.ClientResponse, timeout_s: float = 0.1) -> None:
@@ -259,14 +254,15 @@ async def _drain(resp: aiohttp.ClientResponse, timeout_s: float = 0.1) -> None:
             await resp.content.read()
 
 
-async def pieces_of_stream(lines: AsyncIterator[str], request: httpx2.Request) -> AsyncIterator[Piece]:
-    """The pieces of a chat-completions SSE body, read the way the SDK reads it: ``data:`` lines
-    hold JSON chunks, ``[DONE]`` ends the stream, an ``{"error": ...}`` chunk raises :class:`openai.APIError`,
-    and a line that is not JSON raises ``ValueError``."""
-    async for line in lines:
-        if not line.startswith("data:"):
-            continue  # comments, event names, blank separators
-        data = line[5:].lstrip(" ")
+async def pieces_of_stream(frames: AsyncIterator[Frame], request: httpx2.Request) -> AsyncIterator[Piece]:
+    """The pieces of a chat-completions SSE body, read the way the SDK reads it: an event's data
+    is a JSON chunk, ``[DONE]`` ends the stream, an ``{"error": ...}`` chunk raises
+    :class:`openai.APIError`, and data that is not JSON raises ``ValueError``; comments (keep-alives)
+    and events without data are skipped."""
+    async for frame in frames:
+        data = frame.data
+        if frame.is_comment or not data:
+            continue
         if data.startswith("[DONE]"):
             return
         chunk = orjson.loads(data)

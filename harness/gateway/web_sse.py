@@ -2,7 +2,7 @@
 
 Transport only. What to send is decided by :mod:`.relay`; :class:`ChatSink` maps its calls to
 seed 004's events (``token``, ``usage``, ``error``, ``done``). Frames come from the project's one
-SSE encoder.
+SSE encoder (:mod:`servekit.sse`, shared with the mock without the gateway knowing the mock).
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ import contextlib
 import time
 from typing import Any
 
-import orjson
 from aiohttp import web
+
+from servekit.sse import encode_comment, encode_event
 
 from .failures import Failure
 from .pricing import cost_usd
@@ -26,17 +27,6 @@ SSE_HEADERS = {
     "Proxy-Buffering": "off",
 }
 CONNECTED = "Connected to chat stream"
-
-
-def encode_event(event: str, data: dict[str, Any]) -> bytes:
-    """One named SSE frame; the data is compact JSON on one line (orjson never writes a newline),
-    so a frame is three concatenations, not a text template."""
-    return b"event: " + event.encode() + b"\ndata: " + orjson.dumps(data) + b"\n\n"
-
-
-def encode_comment(text: str) -> bytes:
-    """A comment line (``: text``), which every SSE client ignores: the connected line, heartbeats."""
-    return "".join(f": {line}\n" for line in text.split("\n")).encode() + b"\n"
 
 
 class SSEChannel:
@@ -77,7 +67,7 @@ class SSEChannel:
             raise ClientGone(str(exc)) from exc
 
     async def send(self, event: str, data: dict[str, Any]) -> None:
-        await self.write(encode_event(event, data))
+        await self.write(encode_event(data, event))
 
     async def stop_heartbeat(self) -> None:
         if self._heartbeat is not None:

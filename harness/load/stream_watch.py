@@ -19,7 +19,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from .sse_reader import Frame
+from servekit.sse import Frame
 
 GATEWAY = "gateway"
 CHAT = "chat"

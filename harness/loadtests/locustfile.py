@@ -53,7 +53,7 @@ from locust.runners import WorkerRunner
 
 from harness.load import stream_watch as sw
 from harness.load.samples import LoadSamples
-from harness.load.sse_reader import SSEReader
+from servekit.sse import SSEReader
 
 SAMPLES = LoadSamples(node=f"{socket.gethostname()}:{os.getpid()}")
 SAMPLES_KEY = "stream_samples"

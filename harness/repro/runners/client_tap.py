@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx2
 
-from harness.load.sse_reader import Frame, SSEReader
+from servekit.sse import Frame, SSEReader
 
 RATELIMIT_PREFIX = "x-ratelimit-"
 

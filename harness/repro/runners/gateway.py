@@ -29,7 +29,7 @@ from harness.gateway.runner import GatewayServer
 from harness.gateway.settings import GatewaySettings
 from harness.gateway.store import GatewayStore
 from harness.gateway.web_gateway import create_gateway_app
-from harness.load.sse_reader import Frame, SSEReader
+from servekit.sse import Frame, SSEReader
 
 from ..context import RunContext, StackRun
 from ..scenario_file import ScenarioFileError
