@@ -25,6 +25,7 @@ from harness.gateway.settings import GatewaySettings
 from harness.gateway.web_gateway import STORE
 from mockserver.config import MockConfig
 from mockserver.web_runner import MockServer
+from servekit.sse import SSEReader
 
 __all__ = [
     "SECRET",
@@ -85,33 +86,19 @@ class Stream:
         return [f for f in self.frames if f.comment is not None]
 
 
-def parse_frame(block: str, at: float) -> Frame:
-    frame = Frame(at=at)
-    data_lines = []
-    for line in block.split("\n"):
-        if line.startswith(":"):
-            frame.comment = line[1:].strip()
-        elif line.startswith("event:"):
-            frame.event = line[6:].strip()
-        elif line.startswith("data:"):
-            data_lines.append(line[5:].strip())
-    if data_lines:
-        frame.data = json.loads("\n".join(data_lines))
-    return frame
-
-
 async def read_stream(
     resp: aiohttp.ClientResponse, started: float, stop_after_tokens: int | None = None
 ) -> Stream:
-    """Read SSE frames as they arrive (optionally stop after N tokens and leave the rest unread)."""
+    """Read SSE frames as they arrive (optionally stop after N tokens and leave the rest unread),
+    with the project's one SSE reader."""
     frames: list[Frame] = []
-    buffer = ""
+    reader = SSEReader()
     tokens = 0
     async for chunk in resp.content.iter_any():
-        buffer += chunk.decode()
-        while "\n\n" in buffer:
-            block, buffer = buffer.split("\n\n", 1)
-            frame = parse_frame(block, time.perf_counter())
+        for sse in reader.feed(chunk):
+            frame = Frame(time.perf_counter(), comment=sse.comment, event=sse.event)
+            if sse.data:
+                frame.data = json.loads(sse.data)
             frames.append(frame)
             if frame.event == "token":
                 tokens += 1
