@@ -30,9 +30,14 @@ class Clock:
         """Real seconds a scenario duration of ``ms`` milliseconds takes under this clock."""
         return max(0.0, ms) * self.time_scale / 1000.0
 
+    def scenario_ms(self, real_seconds: float) -> float:
+        """Scenario milliseconds that ``real_seconds`` stand for under this clock (the inverse of
+        :meth:`seconds`): every scaled duration goes through these two."""
+        return real_seconds * 1000.0 / self.time_scale
+
     def scenario_ms_since(self, start_monotonic: float) -> float:
-        """Scenario milliseconds elapsed since ``start_monotonic`` (inverse of the scale)."""
-        return (self.monotonic() - start_monotonic) * 1000.0 / self.time_scale
+        """Scenario milliseconds elapsed since ``start_monotonic``."""
+        return self.scenario_ms(self.monotonic() - start_monotonic)
 
     async def sleep(self, ms: float) -> None:
         delay = self.seconds(ms)

@@ -171,7 +171,7 @@ class ScenarioEngine:
         candidates = faults + compiled.always if compiled.always else faults
         if not candidates:
             return Step(attempt=n, response=response)
-        elapsed_ms = (now - started) * 1000.0 / self.clock.time_scale
+        elapsed_ms = self.clock.scenario_ms(now - started)
         firing = []
         for fault in candidates:
             rng = rng_for(self.seed, "fires", key, n, fault.index)
@@ -182,7 +182,7 @@ class ScenarioEngine:
         fc = FaultContext(
             rng=rng_for(self.seed, "fault", key, n),
             key=key,
-            now_ms=now * 1000.0 / self.clock.time_scale,
+            now_ms=self.clock.scenario_ms(now),
             limits=self.limits,
         )
         return Step(attempt=n, response=response, faults=firing, context=fc)
