@@ -112,9 +112,6 @@ class GatewaySettings:
     def api_key(self) -> str:
         return self.openai_api_key or LOCAL_API_KEY
 
-    def allows_any_origin(self) -> bool:
-        return "*" in self.cors_origins
-
 
 def _origins(raw: str) -> tuple[str, ...]:
     return tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
