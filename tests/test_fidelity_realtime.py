@@ -107,6 +107,13 @@ async def opened(conn, update: dict | None = None):
     return updated.session
 
 
+async def opened_update(conn, update: dict):
+    await conn.session.update(session=update)
+    updated = await recv(conn)
+    assert updated.type == "session.updated"
+    return updated.session
+
+
 # --- server VAD --------------------------------------------------------------------------------
 
 
@@ -129,6 +136,47 @@ async def test_server_vad_turns_speech_into_a_committed_item_and_an_answer(mock)
         assert events[0].type == "response.created"
         assert events[-1].response.status == "completed"
         assert events[-1].response.usage.input_token_details.audio_tokens > 0
+
+
+async def test_session_updated_echoes_the_turn_detection_that_was_set(mock):
+    async with connect(mock) as conn:
+        await opened(conn, MANUAL_TURNS)
+        vad = {"type": "server_vad", "silence_duration_ms": 400, "create_response": False}
+        session = await opened_update(conn, {"type": "realtime", "audio": {"input": {"turn_detection": vad}}})
+        turn = session.audio.input.turn_detection
+        assert (turn.type, turn.silence_duration_ms, turn.create_response) == ("server_vad", 400, False)
+        assert (turn.threshold, turn.prefix_padding_ms, turn.interrupt_response) == (0.5, 300, True)
+        semantic = {"type": "semantic_vad", "eagerness": "high"}
+        session = await opened_update(
+            conn, {"type": "realtime", "audio": {"input": {"turn_detection": semantic}}}
+        )
+        assert session.audio.input.turn_detection.model_dump(exclude_none=True) == {
+            "type": "semantic_vad",
+            "eagerness": "high",
+            "create_response": True,
+            "interrupt_response": True,
+        }
+        await append(conn, tone(300) + silence(300))  # 200 ms of silence does not end a turn now
+        await conn.input_audio_buffer.append(audio=base64.b64encode(silence(300)).decode())
+        kinds = [(await recv(conn)).type for _ in range(3)]
+        assert kinds == [
+            "input_audio_buffer.speech_started",
+            "input_audio_buffer.speech_stopped",
+            "input_audio_buffer.committed",
+        ]
+        assert (await until(conn))[-1].response.status == "completed"  # the turn's answer
+
+
+async def test_create_response_false_commits_without_answering(mock):
+    async with connect(mock) as conn:
+        await opened(conn)
+        vad = {"type": "server_vad", "create_response": False}
+        await opened_update(conn, {"type": "realtime", "audio": {"input": {"turn_detection": vad}}})
+        await append(conn, tone(300) + silence(300))
+        events = [await recv(conn) for _ in range(5)]
+        assert events[-1].type == "conversation.item.done"
+        await conn.conversation.item.retrieve(item_id=events[-1].item.id)
+        assert (await recv(conn)).type == "conversation.item.retrieved"  # no response came first
 
 
 async def test_turn_detection_null_leaves_committing_to_the_client(mock):

@@ -20,7 +20,7 @@ from ..content import count_tokens, generate_text, rng_for, text_of, tokenize
 from ..scenario.schema import ResponseSpec
 from . import realtime_audio as audio
 from . import realtime_events as E
-from .realtime_vad import VAD_TYPES, Detector
+from .realtime_vad import VAD_DEFAULTS, VAD_TYPES, Detector
 from .schema_fill import instance_for
 
 MIN_COMMIT_MS = 100
@@ -168,6 +168,8 @@ class RealtimeSession:
         for key in ("id", "object", "expires_at"):  # the server's, not the client's
             update.pop(key, None)
         self.session = E.merge(self.session, update)
+        if isinstance(turn, dict):  # a new kind of turn detection replaces the old, defaults filled
+            self.session["audio"]["input"]["turn_detection"] = {**VAD_DEFAULTS[turn["type"]], **turn}
         return Outcome([E.event(self.ids, "session.updated", session=self.session)])
 
     def _on_input_audio_buffer_append(self, event: dict[str, Any], spec: ResponseSpec) -> Outcome:

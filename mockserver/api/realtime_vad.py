@@ -17,6 +17,23 @@ from . import realtime_audio as audio
 
 VAD_TYPES = ("server_vad", "semantic_vad")
 LEVEL_AT_HALF = 0.02  # the RMS level that threshold 0.5 asks for
+VAD_DEFAULTS: dict[str, dict[str, Any]] = {
+    "server_vad": {
+        "type": "server_vad",
+        "threshold": 0.5,
+        "prefix_padding_ms": 300,
+        "silence_duration_ms": 200,
+        "idle_timeout_ms": None,
+        "create_response": True,
+        "interrupt_response": True,
+    },
+    "semantic_vad": {
+        "type": "semantic_vad",
+        "eagerness": "auto",
+        "create_response": True,
+        "interrupt_response": True,
+    },
+}
 SEMANTIC_SILENCE_MS = {"low": 800, "medium": 500, "high": 200, "auto": 500}
 
 
