@@ -331,4 +331,4 @@ async def test_metrics_on_a_real_chat_stream_measure_the_json_payloads(aclient):
     snap = metrics.snapshot()
     assert snap.chunks == len(chunks)
     assert snap.bytes == sum(len(c.model_dump_json(exclude_unset=True)) for c in chunks)
-    assert snap.duration_ms >= 0 and snap.ttfc_ms is not None
+    assert snap.ttfc_ms is not None and 0 < snap.ttfc_ms <= snap.duration_ms

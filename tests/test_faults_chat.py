@@ -265,9 +265,10 @@ def test_buffered_stream_arrives_all_at_once_at_the_end(mock):
         arrivals.append((time.perf_counter() - started) * 1000)
     # 200 + 9 * 50 ms of scenario time at scale 0.05: 32.5 ms, all of it before the first chunk
     assert arrivals[0] >= 32.5 * 0.9
-    assert arrivals[-1] - arrivals[0] < 20
+    # all of it left in one write (the mock's own stamps; the client's reading on a busy machine
+    # would say more about the machine); unbuffered, the same events span 22.5 ms
     emits = journal(mock, session)[0]["emit_ms"]
-    assert emits[-1] - emits[0] < 10
+    assert len(emits) >= 10 and emits[-1] - emits[0] < 5
 
 
 def test_hang_makes_the_clients_timeout_fire(mock):
