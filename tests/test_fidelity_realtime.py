@@ -49,6 +49,10 @@ MANUAL_TURNS = {"type": "realtime", "audio": {"input": {"turn_detection": None}}
 @pytest.fixture(scope="module")
 def mock(tmp_path_factory):
     folder = tmp_path_factory.mktemp("scenarios")
+    (folder / "rt-slow-fault.yaml").write_text(
+        "description: The slow fault on every response of the connection.\n"
+        "match: {endpoint: realtime}\nfaults:\n  - {fault: slow, ttft_ms: 5000, inter_token_ms: 500}\n"
+    )
     (folder / "rt-slow.yaml").write_text(
         "description: A slow spoken answer, to interrupt.\n"
         "match: {endpoint: realtime}\nresponse: {ttft_ms: 20000, inter_token_ms: 20000, tokens: 8}\n"
@@ -343,6 +347,18 @@ async def test_an_in_band_error_mid_function_call_keeps_the_connection(mock):
         assert events[-1].error.type == "server_error"
         await conn.conversation.item.retrieve(item_id="item_nope")  # still answering
         assert (await recv(conn)).error.code == "item_not_found"
+
+
+async def test_a_slow_fault_paces_the_answer_to_a_detected_turn(mock):
+    async with connect(mock, "rt-slow-fault") as conn:
+        await opened(conn)
+        await append(conn, tone(300) + silence(300))
+        loop = asyncio.get_running_loop()
+        await until(conn, "conversation.item.done")
+        t0 = loop.time()
+        events = await until(conn)
+        assert events[-1].response.status == "completed"
+        assert loop.time() - t0 >= 0.05  # 5 s to the first word at a time scale of 0.01
 
 
 # --- items: retrieve, truncate, delete ---------------------------------------------------------
