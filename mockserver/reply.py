@@ -42,6 +42,53 @@ class StreamEvent:
         return self.raw if self.raw is not None else encode_event(self.data, self.event)
 
 
+def _named_error_event(error: dict[str, Any], previous: list[StreamEvent]) -> StreamEvent:
+    return StreamEvent({"type": "error", "error": error}, event="error", type="error", terminal=True)
+
+
+def usage_total(obj: Any) -> int | None:
+    """``obj["usage"]["total_tokens"]`` when ``obj`` has it (the usage report most APIs share)."""
+    usage = obj.get("usage") if isinstance(obj, dict) else None
+    total = usage.get("total_tokens") if isinstance(usage, dict) else None
+    return total if isinstance(total, int) and not isinstance(total, bool) else None
+
+
+def reported_usage(reply: Reply, inner: str | None = None) -> int | None:
+    """The usage a reply reports: its body's, else its last event's that has one (looked for in
+    ``data[inner]`` too, where an API nests its object inside its events)."""
+    if isinstance(reply.body, dict):
+        return usage_total(reply.body)
+    for ev in reversed(reply.events or ()):
+        if isinstance(ev.data, dict):
+            total = usage_total(ev.data) or (usage_total(ev.data.get(inner)) if inner else None)
+            if total:
+                return total
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Vocabulary:
+    """How one API speaks on its streams, for the faults that must speak it too. Each API module
+    (``mockserver/api/*``) exports one and puts it on the Replies it builds; a fault asks the
+    Reply, so it names no endpoint, no model and no event type, and a new endpoint is a new API
+    module only.
+
+    * ``error_event(error, previous)``: the in-band error this API sends after ``previous``
+      (``error`` is OpenAI's ``{"message", "type", "param", "code"}`` object);
+    * ``tokens(reply)``: the tokens a reply costs by its own usage report, or None (then its
+      content events are counted);
+    * ``malformed``: a frame of this API cut short (the default of the ``malformed`` fault).
+    """
+
+    name: str
+    error_event: Callable[[dict[str, Any], list[StreamEvent]], StreamEvent] = _named_error_event
+    tokens: Callable[[Reply], int | None] = reported_usage
+    malformed: str = '{"type": "error", "error": {"message": "unterminated'
+
+
+GENERIC = Vocabulary("generic")  # named events carrying an ``error`` object (the Images API's way)
+
+
 @dataclass(slots=True)
 class Reply:
     status: int = 200
@@ -55,6 +102,7 @@ class Reply:
     heartbeat_text: str = "keep-alive"
     faults: list[str] = field(default_factory=list)  # names of the faults that shaped it
     model: str | None = None
+    vocabulary: Vocabulary = GENERIC  # how the API that built it speaks (see Vocabulary)
 
     @property
     def streaming(self) -> bool:

@@ -8,7 +8,8 @@ import random
 import pytest
 from openai.types.responses import ResponseErrorEvent
 
-from mockserver.reply import DROPPED, RESET, TRUNCATED, Reply, StreamEvent
+from mockserver.api import chat, responses
+from mockserver.reply import DROPPED, GENERIC, RESET, TRUNCATED, Reply, StreamEvent
 from mockserver.scenario import faults as F
 from mockserver.scenario.ratelimit import RateLimiter, RateLimits, format_reset
 
@@ -25,7 +26,7 @@ def chat_stream() -> Reply:
         for i in range(4)
     ]
     events.append(StreamEvent("[DONE]", type="done", terminal=True))
-    return Reply(events=events, model="gpt-4o")
+    return Reply(events=events, model="gpt-4o", vocabulary=chat.VOCABULARY)
 
 
 def responses_stream() -> Reply:
@@ -46,7 +47,8 @@ def responses_stream() -> Reply:
                 terminal=k == "response.completed",
             )
             for i, k in enumerate(kinds)
-        ]
+        ],
+        vocabulary=responses.VOCABULARY,
     )
 
 
@@ -106,10 +108,12 @@ def test_error_event_on_images_wraps_an_error_object():
 
 
 @pytest.mark.parametrize(
-    "reply,kind", [(chat_stream, F.CHAT), (responses_stream, F.RESPONSES), (images_stream, F.NAMED)]
+    ("reply", "vocabulary"),
+    [(chat_stream, chat.VOCABULARY), (responses_stream, responses.VOCABULARY), (images_stream, GENERIC)],
 )
-def test_stream_kind_is_judged_from_the_events(reply, kind):
-    assert F.stream_kind(reply().events) == kind
+def test_a_fault_speaks_the_vocabulary_of_the_reply_it_is_given(reply, vocabulary):
+    out = run(F.Malformed(after_events=1), reply())
+    assert out.vocabulary is vocabulary and out.events[1].data == vocabulary.malformed
 
 
 # --- cuts -----------------------------------------------------------------------------------
@@ -168,7 +172,8 @@ def test_malformed_inserts_a_frame_that_is_not_json():
     out = run(F.Malformed(after_events=2), responses_stream())
     bad = out.events[2]
     assert len(out.events) == 6
-    assert bad.encode().startswith(b'event: response.output_text.delta\ndata: {"id"')
+    # a frame of the reply's own API, cut short (it was a chat chunk on every API)
+    assert bad.encode().startswith(b'event: response.output_text.delta\ndata: {"type": "response.output_text.delta"')
     with pytest.raises(ValueError):
         import json
 

@@ -17,7 +17,7 @@ from aiohttp import web
 
 from .. import errors
 from ..content import count_tokens, generate_text, new_id, rng_for, text_of, tokenize
-from ..reply import Reply, StreamEvent
+from ..reply import Reply, StreamEvent, Vocabulary
 from ..scenario.schema import ResponseSpec
 from ..web_app import CLOCK, CTX, check_model, plan, read_json, send
 from . import params
@@ -353,11 +353,30 @@ async def create(request: web.Request) -> web.StreamResponse:
     cid = "chatcmpl-" + new_id("", ctx.seed, ctx.request_id, length=29)
     created = int(request.app[CLOCK].wall())
     if req.stream:
-        reply = Reply(events=stream_events(req, choices, spec, cid, created), model=req.model)
+        reply = Reply(
+            events=stream_events(req, choices, spec, cid, created), model=req.model, vocabulary=VOCABULARY
+        )
     else:
         delay = spec.ttft_ms + spec.inter_token_ms * max(0, sum(len(c.tokens) for c in choices) - 1)
-        reply = Reply(body=completion_body(req, choices, cid, created), delay_ms=delay, model=req.model)
+        reply = Reply(
+            body=completion_body(req, choices, cid, created),
+            delay_ms=delay,
+            model=req.model,
+            vocabulary=VOCABULARY,
+        )
     return await send(request, step, reply)
 
+
+def _error_event(error: dict[str, Any], previous: list[StreamEvent]) -> StreamEvent:
+    """Chat's in-band error: a bare ``data: {"error": ...}`` chunk (the SDK raises APIError)."""
+    return StreamEvent({"error": error}, type="error", terminal=True)
+
+
+# how Chat Completions speaks, for the faults (see mockserver.reply.Vocabulary)
+VOCABULARY = Vocabulary(
+    "chat.completions",
+    error_event=_error_event,
+    malformed='{"id": "chatcmpl-mock", "choices": [{"delta": {"content": "unterminated',
+)
 
 ROUTES = [("POST", "/chat/completions", create)]

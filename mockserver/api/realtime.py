@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from dataclasses import replace
+from typing import Any
 
 from aiohttp import web
 
@@ -19,14 +20,31 @@ from .. import errors
 from ..context import RequestContext
 from ..delivery import request_clock
 from ..delivery_ws import WsChannel
-from ..reply import COMPLETE, Reply, StreamEvent
+from ..reply import COMPLETE, Reply, StreamEvent, Vocabulary
 from ..scenario.engine import Step
 from ..web_app import CLOCK, CTX, DELIVERY, ENGINE, SHARED_DB, STATE, base_headers, check_model, plan
 from . import realtime_events as E
 from .realtime_session import RealtimeSession
 
 ENDPOINT = "realtime"
-CONNECTION_FAULTS = frozenset({"rate_limit", "http_error", "html_error", "hang"})
+
+
+def _error_event(error: dict[str, Any], previous: list[StreamEvent]) -> StreamEvent:
+    """The Realtime API's in-band error: an ``error`` server event with its own event id."""
+    payload = {
+        "type": "error",
+        "event_id": f"event_error{len(previous):04d}",
+        "error": {**error, "event_id": None},
+    }
+    return StreamEvent(payload, event="error", type="error", terminal=True)
+
+
+# how the Realtime API speaks, for the faults (see mockserver.reply.Vocabulary)
+VOCABULARY = Vocabulary(
+    "realtime",
+    error_event=_error_event,
+    malformed='{"type": "response.output_audio.delta", "event_id": "event_bad", "delta": "unterminated',
+)
 
 
 def connection_key(request: web.Request, ctx: RequestContext) -> str:
@@ -44,13 +62,13 @@ def connection_key(request: web.Request, ctx: RequestContext) -> str:
 def refusal(step: Step, opening: StreamEvent, model: str, ctx: RequestContext, request: web.Request) -> Reply:
     """The step's faults applied to the connection's opening: a reply without events (an error
     status, a reset before any byte) or one that never starts means the upgrade is refused."""
-    probe = Reply(events=[opening], model=model)
+    probe = Reply(events=[opening], model=model, vocabulary=VOCABULARY)
     return request.app[ENGINE].apply(step, probe, ctx) if step.faults else probe
 
 
 def response_step(step: Step) -> Step:
     """The step as it applies to one response's events: without the connection-level faults."""
-    return replace(step, faults=[f for f in step.faults if f.name not in CONNECTION_FAULTS])
+    return replace(step, faults=[f for f in step.faults if not f.replaces_reply])
 
 
 async def connect(request: web.Request) -> web.StreamResponse:
@@ -116,7 +134,7 @@ class Conversation:
 
     async def respond(self, response: E.ResponsePlan) -> None:
         events = E.response_events(self.session.ids, response, self.step.response)
-        reply = Reply(events=events, model=self.model)
+        reply = Reply(events=events, model=self.model, vocabulary=VOCABULARY)
         if self.step.faults:
             reply = self.request.app[ENGINE].apply(self.step, reply, self.request[CTX])
         try:

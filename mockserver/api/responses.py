@@ -9,6 +9,7 @@ hand a :class:`Reply` to ``send``, which applies the scenario's faults and deliv
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 from aiohttp import web
 
@@ -16,7 +17,7 @@ from .. import errors
 from ..clock import Clock
 from ..content import new_id
 from ..delivery import request_clock
-from ..reply import Reply
+from ..reply import Reply, StreamEvent, Vocabulary, reported_usage
 from ..web_app import CLOCK, CONFIG, CTX, STATE, plan, read_json, send
 from .pace import PACE_HEADER, responses_pace
 from .responses_events import build_events, plan_outputs
@@ -31,6 +32,30 @@ from .responses_store import (
 )
 
 CANCELLABLE = ("queued", "in_progress", "cancelled")  # cancelling twice returns the cancelled response
+
+
+def _error_event(error: dict[str, Any], previous: list[StreamEvent]) -> StreamEvent:
+    """The Responses API's in-band error: an ``error`` event numbered after the last one sent."""
+    last = previous[-1].data if previous else None
+    seq = last.get("sequence_number") if isinstance(last, dict) else None
+    payload = {
+        "type": "error",
+        "code": error["code"],
+        "message": error["message"],
+        "param": None,
+        "sequence_number": seq + 1 if isinstance(seq, int) else len(previous),
+    }
+    return StreamEvent(payload, event="error", type="error", terminal=True)
+
+
+# how the Responses API speaks, for the faults (see mockserver.reply.Vocabulary): its usage is
+# inside the response object its events carry
+VOCABULARY = Vocabulary(
+    "responses",
+    error_event=_error_event,
+    tokens=lambda reply: reported_usage(reply, inner="response"),
+    malformed='{"type": "response.output_text.delta", "sequence_number": 1, "delta": "unterminated',
+)
 
 
 def _store(request: web.Request) -> ResponseStore:
@@ -67,11 +92,11 @@ async def create(request: web.Request) -> web.StreamResponse:
     if req.store:
         store.add(job)
     if req.stream:
-        reply = Reply(events=store.follow(job, -1, 0.0), model=req.model)
+        reply = Reply(events=store.follow(job, -1, 0.0), model=req.model, vocabulary=VOCABULARY)
     elif req.background:
-        reply = Reply(body=copy.deepcopy(events[0].data["response"]), model=req.model)
+        reply = Reply(body=copy.deepcopy(events[0].data["response"]), model=req.model, vocabulary=VOCABULARY)
     else:
-        reply = Reply(body=job.final(), delay_ms=job.due_ms[-1], model=req.model)
+        reply = Reply(body=job.final(), delay_ms=job.due_ms[-1], model=req.model, vocabulary=VOCABULARY)
     return await send(request, step, reply)
 
 
@@ -89,9 +114,13 @@ async def retrieve(request: web.Request) -> web.StreamResponse:
     clock = _clock(request)
     now = job.now_ms(clock.monotonic())
     if stream:
-        reply = Reply(events=store.follow(job, starting_after, now, clock.time_scale), model=job.model)
+        reply = Reply(
+            events=store.follow(job, starting_after, now, clock.time_scale),
+            model=job.model,
+            vocabulary=VOCABULARY,
+        )
     else:
-        reply = Reply(body=job.snapshot(now), model=job.model)
+        reply = Reply(body=job.snapshot(now), model=job.model, vocabulary=VOCABULARY)
     return await send(request, step, reply)
 
 
@@ -104,7 +133,7 @@ async def cancel(request: web.Request) -> web.StreamResponse:
         raise cannot_cancel(job, status)
     step = plan(request, "responses.cancel", False, job.model)
     store.cancel(job, now)
-    return await send(request, step, Reply(body=job.snapshot(now), model=job.model))
+    return await send(request, step, Reply(body=job.snapshot(now), model=job.model, vocabulary=VOCABULARY))
 
 
 async def delete(request: web.Request) -> web.StreamResponse:

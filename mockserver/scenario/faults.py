@@ -43,24 +43,6 @@ class FaultContext:
 
 # --- helpers on event lists ------------------------------------------------------------------
 
-CHAT, RESPONSES, NAMED, REALTIME = "chat", "responses", "named", "realtime"
-
-
-def stream_kind(events: list[StreamEvent]) -> str:
-    """How this stream reports an in-band error, judged from its events alone.
-
-    Bare ``data:`` frames (no event names) are chat; named events whose types start with
-    ``response.`` are the Responses API; other named events (``image_generation.*``,
-    ``image_edit.*``) carry an ``error`` object. Messages whose payloads carry an ``event_id``
-    are Realtime API WebSocket messages.
-    """
-    if any(isinstance(e.data, dict) and "event_id" in e.data for e in events):
-        return REALTIME
-    named = [e for e in events if e.event]
-    if not named:
-        return CHAT
-    return RESPONSES if any(e.type.startswith("response.") for e in named) else NAMED
-
 
 def pause(ms: float) -> StreamEvent:
     """Silence of ``ms`` with nothing written (delivery skips events whose raw bytes are empty)."""
@@ -86,24 +68,12 @@ def cut_after_ms(events: list[StreamEvent], ms: float) -> list[StreamEvent]:
 
 
 def tokens_of(reply: Reply) -> int:
-    """Tokens a reply costs (its usage when it says, else its content events), at least 1."""
-    if isinstance(reply.body, dict):
-        total = _usage_total(reply.body)
-        if total:
-            return total
-    for ev in reversed(reply.events or ()):
-        if isinstance(ev.data, dict):
-            total = _usage_total(ev.data) or _usage_total(ev.data.get("response"))
-            if total:
-                return total
+    """Tokens a reply costs: its API's own usage report when it has one, else its content
+    events, at least 1."""
+    total = reply.vocabulary.tokens(reply)
+    if total:
+        return total
     return max(1, sum(1 for e in reply.events or () if e.content))
-
-
-def _usage_total(obj: Any) -> int:
-    usage = obj.get("usage") if isinstance(obj, dict) else None
-    if isinstance(usage, dict) and isinstance(usage.get("total_tokens"), int):
-        return usage["total_tokens"]
-    return 0
 
 
 def _seconds_text(seconds: float) -> str:
@@ -121,6 +91,9 @@ def _error_object(message: str, type_: str, code: str | None) -> dict[str, Any]:
 class Fault:
     name: ClassVar[str] = ""
     order: ClassVar[int] = 50
+    # replaces the whole reply (an error status, a hang): on a WebSocket that is the connection's
+    # answer to the upgrade, never something to do to one response's events
+    replaces_reply: ClassVar[bool] = False
     probability: float = 1.0
     window: Window | None = None
     index: int = 0  # position in its list, so two rate limiters keep separate buckets
@@ -146,6 +119,7 @@ class Fault:
 class RateLimitFault(Fault):
     name: ClassVar[str] = "rate_limit"
     order: ClassVar[int] = 5
+    replaces_reply: ClassVar[bool] = True
     rpm: int | None = None
     tpm: int | None = None
 
@@ -155,7 +129,7 @@ class RateLimitFault(Fault):
             return replace(reply, headers={**reply.headers, **decision.headers})
         wait_ms = math.ceil(decision.retry_after_ms)
         err = errors.rate_limited(
-            reply.model or "gpt-4o",
+            reply.model or "this model",
             decision.kind,
             decision.limit,
             decision.limit,
@@ -174,6 +148,7 @@ class RateLimitFault(Fault):
 class HttpError(Fault):
     name: ClassVar[str] = "http_error"
     order: ClassVar[int] = 10
+    replaces_reply: ClassVar[bool] = True
     status: int = 500
     message: str | None = None
     code: str | None = None
@@ -215,6 +190,7 @@ NGINX_PAGE = (
 class HtmlError(Fault):
     name: ClassVar[str] = "html_error"
     order: ClassVar[int] = 10
+    replaces_reply: ClassVar[bool] = True
     status: int = 502
     body: str | None = None
 
@@ -233,6 +209,7 @@ class HtmlError(Fault):
 class Hang(Fault):
     name: ClassVar[str] = "hang"
     order: ClassVar[int] = 10
+    replaces_reply: ClassVar[bool] = True
 
     def apply(self, reply: Reply, fc: FaultContext) -> Reply:
         return replace(reply, delay_ms=math.inf)
@@ -247,40 +224,10 @@ class ErrorEvent(Fault):
     code: str = "server_error"
     type: str = "server_error"
 
-    def error_event(self, kind: str, previous: list[StreamEvent]) -> StreamEvent:
-        if kind == CHAT:
-            return StreamEvent(
-                {"error": _error_object(self.message, self.type, self.code)}, type="error", terminal=True
-            )
-        if kind == RESPONSES:
-            last = previous[-1].data if previous else None
-            seq = last.get("sequence_number") if isinstance(last, dict) else None
-            payload = {
-                "type": "error",
-                "code": self.code,
-                "message": self.message,
-                "param": None,
-                "sequence_number": seq + 1 if isinstance(seq, int) else len(previous),
-            }
-            return StreamEvent(payload, event="error", type="error", terminal=True)
-        if kind == REALTIME:
-            payload = {
-                "type": "error",
-                "event_id": f"event_error{len(previous):04d}",
-                "error": {**_error_object(self.message, self.type, self.code), "event_id": None},
-            }
-            return StreamEvent(payload, event="error", type="error", terminal=True)
-        return StreamEvent(
-            {"type": "error", "error": _error_object(self.message, self.type, self.code)},
-            event="error",
-            type="error",
-            terminal=True,
-        )
-
     def on_stream(self, reply: Reply, events: list[StreamEvent], fc: FaultContext) -> Reply:
         body = before_terminal(events)
         kept = body[: self.after_events]
-        err = self.error_event(stream_kind(events), kept)
+        err = reply.vocabulary.error_event(_error_object(self.message, self.type, self.code), kept)
         if len(body) > len(kept):
             err.delay_ms = body[len(kept)].delay_ms
         return replace(reply, events=[*kept, err])
@@ -306,24 +253,22 @@ class NoDone(Fault):
         return replace(reply, events=before_terminal(events))
 
 
-DEFAULT_MALFORMED = '{"id": "chatcmpl-mock", "choices": [{"delta": {"content": "unterminated'
-
-
 @dataclass(kw_only=True)
 class Malformed(Fault):
     name: ClassVar[str] = "malformed"
     order: ClassVar[int] = 30
     after_events: int = 1
-    data: str = DEFAULT_MALFORMED
+    data: str | None = None  # None: a frame of the reply's own API, cut short
 
     def on_stream(self, reply: Reply, events: list[StreamEvent], fc: FaultContext) -> Reply:
         n = min(self.after_events, len(events))
         nearby = events[min(n, len(events) - 1)] if events else None
-        bad = StreamEvent(self.data, event=nearby.event if nearby else None, type="malformed")
+        data = self.data if self.data is not None else reply.vocabulary.malformed
+        bad = StreamEvent(data, event=nearby.event if nearby else None, type="malformed")
         return replace(reply, events=[*events[:n], bad, *events[n:]])
 
     def on_body(self, reply: Reply, fc: FaultContext) -> Reply:
-        return replace(reply, body=self.data)
+        return replace(reply, body=self.data if self.data is not None else reply.vocabulary.malformed)
 
 
 @dataclass(kw_only=True)
