@@ -173,7 +173,9 @@ def test_malformed_inserts_a_frame_that_is_not_json():
     bad = out.events[2]
     assert len(out.events) == 6
     # a frame of the reply's own API, cut short (it was a chat chunk on every API)
-    assert bad.encode().startswith(b'event: response.output_text.delta\ndata: {"type": "response.output_text.delta"')
+    assert bad.encode().startswith(
+        b'event: response.output_text.delta\ndata: {"type": "response.output_text.delta"'
+    )
     with pytest.raises(ValueError):
         import json
 
