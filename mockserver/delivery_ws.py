@@ -52,7 +52,7 @@ class WsChannel:
         self.gone = False  # the connection was cut by a fault
 
     async def open(self, headers: dict[str, str]) -> None:
-        from .web_app import DELIVERY
+        from .app_keys import DELIVERY
 
         self.ws.headers.update(headers)
         self.request.app[DELIVERY].reveal(self.ctx.entry)  # a session that lasts: seen by all workers

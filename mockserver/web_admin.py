@@ -7,6 +7,7 @@ import os
 from aiohttp import web
 
 from . import __version__
+from .app_keys import CONFIG, ENGINE, JOURNAL
 
 
 def add_admin_routes(app: web.Application) -> None:
@@ -18,7 +19,6 @@ def add_admin_routes(app: web.Application) -> None:
 
 
 async def health(request: web.Request) -> web.Response:
-    from .web_app import CONFIG, ENGINE
 
     return web.json_response(
         {
@@ -34,7 +34,6 @@ async def health(request: web.Request) -> web.Response:
 
 async def journal(request: web.Request) -> web.Response:
     """``GET /_mock/journal[?session=]``: entries oldest first."""
-    from .web_app import JOURNAL
 
     session = request.query.get("session")
     return web.json_response([e.to_dict() for e in request.app[JOURNAL].entries(session)])
@@ -43,7 +42,6 @@ async def journal(request: web.Request) -> web.Response:
 def reset_session(app: web.Application, session: str | None) -> None:
     """Forget journal entries, attempt counters and rate limits of ``session`` (None: all).
     Run it on the server's loop (the engine's state belongs to it)."""
-    from .web_app import ENGINE, JOURNAL
 
     app[JOURNAL].reset(session)
     app[ENGINE].reset(session)
@@ -58,7 +56,6 @@ async def reset(request: web.Request) -> web.Response:
 
 async def scenarios(request: web.Request) -> web.Response:
     """``GET /_mock/scenarios``: name, description, reproduces, match and file of each."""
-    from .web_app import ENGINE
 
     engine = request.app[ENGINE]
     return web.json_response({"default": engine.default, "scenarios": engine.summaries()})
@@ -66,7 +63,6 @@ async def scenarios(request: web.Request) -> web.Response:
 
 async def metrics(request: web.Request) -> web.Response:
     """``GET /_mock/metrics``: Prometheus text (requests, faults fired, stream endings, TTFT)."""
-    from .web_app import JOURNAL
 
     journal = request.app[JOURNAL]
     text = journal.metrics().prometheus() + (

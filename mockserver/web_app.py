@@ -8,61 +8,45 @@ from __future__ import annotations
 
 import asyncio
 import difflib
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import orjson
 from aiohttp import web
 
 from . import errors
+from .app_keys import CLOCK, CONFIG, CTX, DELIVERY, ENGINE, JOURNAL, OPENAI_VERSION, SHARED_DB, STATE
 from .clock import Clock
 from .config import MockConfig
 from .content import random_id
 from .context import RequestContext
 from .delivery import Delivery
 from .journal import DEFAULT_SESSION, Journal
-from .reply import Reply
-from .scenario.engine import ScenarioEngine, Step
+from .scenario.engine import ScenarioEngine
+from .web_handling import base_headers, check_model, error_response, plan, read_json, send
 
 log = logging.getLogger("mockserver")
 
-CONFIG = web.AppKey("config", MockConfig)
-CLOCK = web.AppKey("clock", Clock)
-JOURNAL = web.AppKey("journal", Journal)
-ENGINE = web.AppKey("engine", ScenarioEngine)
-DELIVERY = web.AppKey("delivery", Delivery)
-STATE = web.AppKey("state", dict)  # per-resource stores (responses, background jobs, ...)
-SHARED_DB = "shared_db"  # app[STATE][SHARED_DB]: the workers' database (serve --workers N)
 
-CTX = web.RequestKey("mock_ctx", RequestContext)
-OPENAI_VERSION = "2020-10-01"
-
-
-def base_headers(ctx: RequestContext, clock: Clock) -> dict[str, str]:
-    elapsed = max(1, int((clock.monotonic() - ctx.t0) * 1000))
-    return {
-        "x-request-id": ctx.request_id,
-        "openai-version": OPENAI_VERSION,
-        "openai-organization": "org-mock",
-        "openai-processing-ms": str(elapsed),
-        "x-ratelimit-limit-requests": "10000",
-        "x-ratelimit-remaining-requests": "9999",
-        "x-ratelimit-reset-requests": "6ms",
-        "x-ratelimit-limit-tokens": "30000000",
-        "x-ratelimit-remaining-tokens": "29999000",
-        "x-ratelimit-reset-tokens": "2ms",
-    }
-
-
-def error_response(err: errors.ApiError, ctx: RequestContext | None, clock: Clock) -> web.Response:
-    headers = base_headers(ctx, clock) if ctx else {}
-    headers.update(err.headers)
-    if ctx:
-        ctx.entry.status = err.status
-        ctx.entry.ended = "complete"
-    return web.json_response(err.body, status=err.status, headers=headers)
+# re-exported: the app's keys and the handlers' helpers, by the names they always had here
+__all__ = [
+    "CLOCK",
+    "CONFIG",
+    "CTX",
+    "DELIVERY",
+    "ENGINE",
+    "JOURNAL",
+    "OPENAI_VERSION",
+    "SHARED_DB",
+    "STATE",
+    "base_headers",
+    "check_model",
+    "create_app",
+    "error_response",
+    "plan",
+    "read_json",
+    "send",
+]
 
 
 @web.middleware
@@ -149,51 +133,6 @@ def _check_auth(request: web.Request, config: MockConfig) -> None:
 
 
 # --- helpers for handlers -------------------------------------------------------------------
-
-
-async def read_json(request: web.Request) -> dict[str, Any]:
-    raw = await request.read()
-    try:
-        body = orjson.loads(raw or b"null")
-    except orjson.JSONDecodeError as exc:
-        # orjson is strict where the stdlib is not (NaN, UTF-16 bodies, huge integers): the
-        # stdlib decides what is accepted, orjson only makes the common case fast. Two of its
-        # refusals stand: a lone surrogate (no reply or journal could encode it back) and nesting
-        # past 1024 levels (the stdlib recurses until a RecursionError)
-        reason = str(exc)
-        if "surrogate" in reason or "depth" in reason or "recursion" in reason:
-            raise errors.invalid_json() from None
-        try:
-            body = json.loads(raw)
-        except (ValueError, UnicodeDecodeError, RecursionError):
-            raise errors.invalid_json() from None
-    if not isinstance(body, dict):
-        raise errors.invalid_json()
-    return body
-
-
-def check_model(request: web.Request, model: str) -> None:
-    if model not in request.app[CONFIG].models:
-        raise errors.model_not_found(model)
-
-
-def plan(request: web.Request, endpoint: str, stream: bool, model: str | None) -> Step:
-    """Record what this request is and ask the engine which step of its scenario it gets."""
-    ctx: RequestContext = request[CTX]
-    entry = ctx.entry
-    entry.endpoint, entry.stream, entry.model = endpoint, stream, model
-    step = request.app[ENGINE].step(ctx, endpoint, stream, model)
-    ctx.attempt = entry.attempt = step.attempt
-    return step
-
-
-async def send(request: web.Request, step: Step | None, reply: Reply) -> web.StreamResponse:
-    """Apply the step's faults to the reply and deliver it."""
-    app = request.app
-    ctx: RequestContext = request[CTX]
-    if step is not None:
-        reply = app[ENGINE].apply(step, reply, ctx)
-    return await app[DELIVERY].deliver(request, reply, ctx, base_headers(ctx, app[CLOCK]))
 
 
 # --- the application ------------------------------------------------------------------------

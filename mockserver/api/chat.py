@@ -16,10 +16,11 @@ from typing import Any
 from aiohttp import web
 
 from .. import errors
+from ..app_keys import CLOCK, CTX
 from ..content import count_tokens, generate_text, new_id, rng_for, text_of, tokenize
 from ..reply import Reply, StreamEvent, Vocabulary
 from ..scenario.schema import ResponseSpec
-from ..web_app import CLOCK, CTX, check_model, plan, read_json, send
+from ..web_handling import check_model, plan, read_json, send
 from . import params
 from .pace import PACE_HEADER, chat_pace
 from .schema_fill import instance_for

@@ -32,10 +32,11 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from .. import errors, png
+from ..app_keys import CLOCK, CTX
 from ..content import count_tokens
 from ..reply import Reply, StreamEvent
 from ..scenario.schema import ResponseSpec
-from ..web_app import CLOCK, CTX, check_model, plan, read_json, send
+from ..web_handling import check_model, plan, read_json, send
 from . import params
 
 GENERATIONS, EDITS = "images.generations", "images.edits"

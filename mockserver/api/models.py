@@ -5,8 +5,9 @@ from __future__ import annotations
 from aiohttp import web
 
 from .. import errors
+from ..app_keys import CONFIG
 from ..reply import Reply
-from ..web_app import CONFIG, plan, send
+from ..web_handling import plan, send
 
 CREATED = 1_700_000_000  # a fixed date: model objects never change between runs
 

@@ -17,12 +17,13 @@ from typing import Any
 from aiohttp import web
 
 from .. import errors
+from ..app_keys import CLOCK, CTX, DELIVERY, ENGINE, SHARED_DB, STATE
 from ..context import RequestContext
 from ..delivery import request_clock
 from ..delivery_ws import WsChannel
 from ..reply import COMPLETE, Reply, StreamEvent, Vocabulary
 from ..scenario.engine import Step
-from ..web_app import CLOCK, CTX, DELIVERY, ENGINE, SHARED_DB, STATE, base_headers, check_model, plan
+from ..web_handling import base_headers, check_model, plan
 from . import realtime_events as E
 from .realtime_session import RealtimeSession
 

@@ -14,11 +14,12 @@ from typing import Any
 from aiohttp import web
 
 from .. import errors
+from ..app_keys import CLOCK, CONFIG, CTX, STATE
 from ..clock import Clock
 from ..content import new_id
 from ..delivery import request_clock
 from ..reply import Reply, StreamEvent, Vocabulary, reported_usage
-from ..web_app import CLOCK, CONFIG, CTX, STATE, plan, read_json, send
+from ..web_handling import plan, read_json, send
 from .pace import PACE_HEADER, responses_pace
 from .responses_events import build_events, plan_outputs
 from .responses_request import parse_request
