@@ -272,6 +272,8 @@ class Delivery:
         due: list[tuple[bytes, R.StreamEvent]] = []  # events due now, not yet written
         at = ctx.t0 + clock.seconds(reply.delay_ms)  # when the next event is due (monotonic)
         for ev in reply.events or ():
+            if ev.live is not None and not ev.live():
+                continue  # silenced (its job was cancelled): no write, and no wait for it either
             if ev.delay_ms > 0:
                 if due:
                     await self._write_events(resp, due, ctx)

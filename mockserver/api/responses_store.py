@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 import copy
+import functools
 import itertools
 from collections import OrderedDict
 from collections.abc import Callable
@@ -39,6 +40,7 @@ class Job:
     # Events handed to streams still following the job, by log index: a cancel silences the
     # ones not yet due, so no follower hears of progress the job never made.
     followers: list[list[tuple[int, StreamEvent]]] = field(default_factory=list)
+    cut: int | None = None  # after a cancel: the first log index it stopped
 
     @classmethod
     def start(cls, rid: str, model: str, background: bool, events: list[StreamEvent], clock: Clock) -> Job:
@@ -69,12 +71,18 @@ class Job:
         if self.cancelled_ms is not None:
             return
         self.cancelled_ms = now_ms
-        cut = self.emitted(now_ms)
+        cut = self.cut = self.emitted(now_ms)
         for handed_out in self.followers:
             for index, ev in handed_out:
                 if index >= cut:
                     silence(ev)
         self.followers.clear()
+
+    def live(self, index: int) -> bool:
+        """Whether the event at log ``index`` still goes out: not once a cancel stopped it. A
+        handed-out event asks this before it is written, and so does every copy a fault makes
+        of it (a copy keeps its ``live``), which silencing the handed-out object alone missed."""
+        return self.cut is None or index < self.cut
 
     def follow(
         self, starting_after: int, now_ms: float, time_scale: float | None = None
@@ -92,6 +100,7 @@ class Job:
                 self.events[i],
                 data=copy.deepcopy(self.events[i].data),
                 delay_ms=max(0.0, due - cursor) * ratio,
+                live=functools.partial(self.live, i) if self.background else None,
             )
             handed_out.append((i, ev))
             cursor = max(cursor, due)
