@@ -202,7 +202,7 @@ class Delivery:
         self, request: web.Request, reply: R.Reply, ctx: RequestContext, base_headers: dict[str, str]
     ) -> web.StreamResponse:
         entry = ctx.entry
-        clock = request_clock(request, self.clock)
+        clock = ctx.clock or self.clock  # chosen by the middleware (X-Mock-Time-Scale)
         entry.status = reply.status
         entry.faults = list(reply.faults)
         headers = {**base_headers, **reply.headers}

@@ -20,7 +20,7 @@ from .clock import Clock
 from .config import MockConfig
 from .content import random_id
 from .context import RequestContext
-from .delivery import Delivery
+from .delivery import Delivery, request_clock
 from .journal import DEFAULT_SESSION, Journal
 from .scenario.engine import ScenarioEngine
 from .web_handling import base_headers, check_model, error_response, plan, read_json, send
@@ -92,6 +92,7 @@ async def mock_middleware(request: web.Request, handler: Callable[[web.Request],
                 code="unknown_scenario",
             )
         _check_auth(request, config)
+        ctx.clock = request_clock(request, clock)  # the one place a request's clock is chosen
         return await handler(request)
     except errors.ApiError as err:
         return error_response(err, ctx, clock)

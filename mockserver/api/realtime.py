@@ -19,7 +19,6 @@ from aiohttp import web
 from .. import errors
 from ..app_keys import CLOCK, CTX, DELIVERY, ENGINE, SHARED_DB, STATE
 from ..context import RequestContext
-from ..delivery import request_clock
 from ..delivery_ws import WsChannel
 from ..reply import COMPLETE, Reply, StreamEvent, Vocabulary
 from ..scenario.engine import Step
@@ -77,8 +76,8 @@ async def connect(request: web.Request) -> web.StreamResponse:
     if not model:
         raise errors.missing_param("model")
     check_model(request, model)
-    clock = request_clock(request, request.app[CLOCK])
     ctx: RequestContext = request[CTX]
+    clock = ctx.clock or request.app[CLOCK]  # chosen by the middleware (X-Mock-Time-Scale)
     channel = WsChannel(request, ctx, clock)
     if not channel.ws.can_prepare(request).ok:
         raise errors.ApiError(

@@ -17,7 +17,6 @@ from .. import errors
 from ..app_keys import CLOCK, CONFIG, CTX, STATE
 from ..clock import Clock
 from ..content import new_id
-from ..delivery import request_clock
 from ..reply import Reply, StreamEvent, Vocabulary, reported_usage
 from ..web_handling import plan, read_json, send
 from .pace import PACE_HEADER, responses_pace
@@ -64,8 +63,8 @@ def _store(request: web.Request) -> ResponseStore:
 
 
 def _clock(request: web.Request) -> Clock:
-    """The clock this request's waits run on (the server's, or the X-Mock-Time-Scale one)."""
-    return request_clock(request, request.app[CLOCK])
+    """The clock this request's waits run on (chosen by the middleware: X-Mock-Time-Scale)."""
+    return request[CTX].clock or request.app[CLOCK]
 
 
 async def create(request: web.Request) -> web.StreamResponse:
