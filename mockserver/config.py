@@ -20,6 +20,8 @@ DEFAULT_MODELS = (
     "dall-e-2",
     "dall-e-3",
     "text-embedding-3-small",
+    "text-embedding-3-large",
+    "text-embedding-ada-002",
     "gpt-realtime",
 )
 

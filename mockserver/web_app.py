@@ -142,7 +142,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def create_app(config: MockConfig | None = None, engine: ScenarioEngine | None = None) -> web.Application:
-    from .api import chat, images, models, realtime, responses
+    from .api import chat, embeddings, images, models, realtime, responses
     from .web_admin import add_admin_routes
 
     config = config or MockConfig()
@@ -160,7 +160,7 @@ def create_app(config: MockConfig | None = None, engine: ScenarioEngine | None =
         share_state(app, config.shared_state, config.worker or 0)
 
     routes: list[tuple[str, str, Handler]] = []
-    for module in (models, chat, responses, images, realtime):
+    for module in (models, chat, responses, images, embeddings, realtime):
         routes.extend(module.ROUTES)
     for method, path, handler in routes:
         app.router.add_route(method, "/v1" + path, handler)

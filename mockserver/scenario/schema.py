@@ -36,6 +36,7 @@ ENDPOINTS = (
     "responses.cancel",
     "images.generations",
     "images.edits",
+    "embeddings",
     "realtime",
 )
 DISTRIBUTIONS = ("fixed", "uniform", "normal", "lognormal")
