@@ -165,3 +165,24 @@ async def test_a_body_over_the_limit_is_openais_413(mock_openai_server):
     assert got == 413 and headers["content-type"].startswith("application/json")
     error = json.loads(payload)["error"]
     assert error["type"] == "invalid_request_error" and "too large" in error["message"]
+
+
+async def test_a_lone_surrogate_on_realtime_is_an_error_event_and_the_socket_stays(mock_openai):
+    import aiohttp
+
+    url = mock_openai.url + "/v1/realtime?model=gpt-realtime"
+    headers = {"Authorization": "Bearer sk-hostile", "X-Mock-Session": mock_openai.session}
+    async with aiohttp.ClientSession() as session, session.ws_connect(url, headers=headers) as ws:
+        assert json.loads((await ws.receive(timeout=5)).data)["type"] == "session.created"
+        item = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "hi \\ud800"}]}
+        await ws.send_str(
+            json.dumps({"type": "conversation.item.create", "item": item}).replace("\\\\ud800", "\\ud800")
+        )
+        error = json.loads((await ws.receive(timeout=5)).data)
+        assert error["type"] == "error" and error["error"]["code"] == "invalid_json"
+        await ws.send_str(
+            json.dumps(
+                {"type": "session.update", "session": {"type": "realtime", "instructions": "still here"}}
+            )
+        )
+        assert json.loads((await ws.receive(timeout=5)).data)["type"] == "session.updated"

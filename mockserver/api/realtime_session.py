@@ -15,6 +15,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from .. import errors
 from ..content import count_tokens, generate_text, rng_for, text_of, tokenize
 from ..scenario.schema import ResponseSpec
@@ -111,8 +113,10 @@ class RealtimeSession:
 
     def handle(self, raw: str | bytes, spec: ResponseSpec) -> Outcome:
         try:
-            event = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
+            # orjson, as the HTTP endpoints read their bodies: it refuses a lone surrogate (which
+            # no reply could encode back, so the socket dropped) and nesting past 1024 levels
+            event = orjson.loads(raw)
+        except (ValueError, UnicodeDecodeError, RecursionError):
             return Outcome(
                 [self.error(_invalid("Invalid JSON: the event is not valid JSON.", code="invalid_json"))]
             )
