@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import subprocess
+import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,9 @@ def _install_sdk() -> Path:
     return Path(node)
 
 
+SESSION = "node-" + uuid.uuid4().hex[:12]
+
+
 @pytest.fixture(scope="module")
 def results(mock_openai_server) -> dict[str, Any]:
     node = _install_sdk()
@@ -59,7 +63,7 @@ def results(mock_openai_server) -> dict[str, Any]:
         "PATH": os.environ.get("PATH", ""),
         "HOME": os.environ.get("HOME", str(CACHE)),
         "MOCK_BASE_URL": mock_openai_server.base_url,
-        "MOCK_SESSION": "node-" + uuid.uuid4().hex[:12],
+        "MOCK_SESSION": SESSION,
         "NO_PROXY": "127.0.0.1",
     }
     done = subprocess.run(
@@ -160,3 +164,22 @@ def test_typed_errors(results):
     # the SDK's retries honour retry-after-ms (200) and the retry succeeds
     assert e["retried_429"]["text"] == "Hello from the mock"
     assert e["retried_429"]["waitedMs"] >= 150
+
+
+def test_the_sdks_retry_is_journalled_with_its_retry_count(results, mock_openai_server):
+    url = f"{mock_openai_server.url}/_mock/journal?session={SESSION}-retry-429"
+    with urllib.request.urlopen(url, timeout=5) as resp:
+        entries = json.loads(resp.read())
+    assert [(e["status"], e["retry_count"]) for e in entries] == [(429, 0), (200, 1)]
+
+
+def test_scenario_faults_reach_the_node_client_as_its_users_see_them(results):
+    f = results["faults"]
+    assert f["html_502"]["class"] == "InternalServerError" and f["html_502"]["status"] == 502
+    assert "502 Bad Gateway" in f["html_502"]["message"]
+    assert f["hang"]["class"] == "APIConnectionTimeoutError"
+    assert f["malformed"]["class"] == "SyntaxError"  # the SDK's JSON.parse of the cut frame
+    assert f["truncate"]["class"] == "TypeError" and f["truncate"]["message"] == "terminated"
+    assert f["no_done"]["ok"] > 1  # a stream with no [DONE]: the SDK ends quietly at EOF
+    assert f["images_error_event"]["class"] == "APIError"
+    assert f["images_error_event"]["code"] == "server_error"

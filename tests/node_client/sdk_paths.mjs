@@ -268,6 +268,39 @@ const paths = {
   },
 };
 
+// scenario faults as a Node user meets them: the SDK's own exceptions, or undici's
+paths.faults = async () => {
+  const out = {};
+  const messages1 = [{ role: "user", content: "hi" }];
+  const fault = async (name, scenario, fn, options = {}) => {
+    const c = client(`fault-${name}`, { headers: { "X-Mock-Scenario": scenario }, ...options });
+    try {
+      out[name] = { ok: await fn(c) };
+    } catch (err) {
+      out[name] = describeError(err);
+    }
+  };
+  const drain = async (stream) => {
+    let n = 0;
+    for await (const _ of stream) n += 1;
+    return n;
+  };
+  const chatStream = (c) => c.chat.completions.create({ model: "gpt-4o-mini", messages: messages1, stream: true });
+  await fault("html_502", "chat-html-502", (c) =>
+    c.chat.completions.create({ model: "gpt-4o-mini", messages: messages1 }),
+  );
+  await fault("hang", "chat-hang", (c) => c.chat.completions.create({ model: "gpt-4o-mini", messages: messages1 }), {
+    timeout: 1000,
+  });
+  await fault("malformed", "chat-stream-malformed", async (c) => drain(await chatStream(c)));
+  await fault("truncate", "chat-stream-truncate", async (c) => drain(await chatStream(c)));
+  await fault("no_done", "chat-stream-no-done", async (c) => drain(await chatStream(c)));
+  await fault("images_error_event", "images-stream-error-event", async (c) =>
+    drain(await c.images.generate({ model: "gpt-image-1", prompt: "x", stream: true, partial_images: 2 })),
+  );
+  return out;
+};
+
 const results = {};
 for (const [name, run] of Object.entries(paths)) {
   try {
