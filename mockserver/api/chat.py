@@ -14,6 +14,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
+from openai.types.chat.completion_create_params import (
+    CompletionCreateParamsNonStreaming,
+    CompletionCreateParamsStreaming,
+)
 
 from .. import errors
 from ..app_keys import CLOCK, CTX
@@ -21,7 +25,7 @@ from ..content import count_tokens, generate_text, new_id, rng_for, text_of, tok
 from ..reply import Reply, StreamEvent, Vocabulary
 from ..scenario.schema import ResponseSpec
 from ..web_handling import check_model, plan, read_json, send
-from . import params
+from . import params, request_types
 from .pace import PACE_HEADER, chat_pace
 from .schema_fill import instance_for
 
@@ -346,6 +350,11 @@ def stream_events(
 async def create(request: web.Request) -> web.StreamResponse:
     body = await read_json(request)
     req = parse_request(body)
+    request_types.check(
+        body,
+        CompletionCreateParamsStreaming if req.stream else CompletionCreateParamsNonStreaming,
+        own=frozenset({"messages"}),
+    )
     check_model(request, req.model)
     step = plan(request, "chat.completions", req.stream, req.model)
     ctx = request[CTX]

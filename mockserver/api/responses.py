@@ -12,6 +12,10 @@ import copy
 from typing import Any
 
 from aiohttp import web
+from openai.types.responses.response_create_params import (
+    ResponseCreateParamsNonStreaming,
+    ResponseCreateParamsStreaming,
+)
 
 from .. import errors
 from ..app_keys import CLOCK, CONFIG, CTX, STATE
@@ -19,6 +23,7 @@ from ..clock import Clock
 from ..content import new_id
 from ..reply import Reply, StreamEvent, Vocabulary, reported_usage
 from ..web_handling import plan, read_json, send
+from . import request_types
 from .pace import PACE_HEADER, responses_pace
 from .responses_events import build_events, plan_outputs
 from .responses_request import parse_request
@@ -70,6 +75,11 @@ def _clock(request: web.Request) -> Clock:
 async def create(request: web.Request) -> web.StreamResponse:
     body = await read_json(request)
     req = parse_request(body)
+    request_types.check(
+        body,
+        ResponseCreateParamsStreaming if req.stream else ResponseCreateParamsNonStreaming,
+        own=frozenset({"input"}),
+    )
     if req.model not in request.app[CONFIG].models:
         raise errors.responses_model_not_found(req.model)
     store = _store(request)
