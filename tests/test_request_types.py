@@ -72,3 +72,10 @@ def test_what_the_sdk_sends_and_the_api_takes_still_passes(mock_openai):
         input=[{"role": "user", "content": [{"type": "input_text", "text": "hi"}, image]}],
     )
     assert answer.status == "completed"
+
+
+def test_images_refuse_what_the_api_refuses(mock_openai):
+    client = mock_openai.client(max_retries=0)
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.images.generate(model="gpt-image-1", prompt="a cat", extra_body={"style_preset": "noir"})
+    assert caught.value.param == "style_preset"

@@ -30,6 +30,7 @@ from typing import Any
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
+from openai.types.image_generate_params import ImageGenerateParamsNonStreaming, ImageGenerateParamsStreaming
 
 from .. import errors, png
 from ..app_keys import CLOCK, CTX
@@ -37,7 +38,7 @@ from ..content import count_tokens
 from ..reply import Reply, StreamEvent
 from ..scenario.schema import ResponseSpec
 from ..web_handling import check_model, plan, read_json, send
-from . import params
+from . import params, request_types
 
 GENERATIONS, EDITS = "images.generations", "images.edits"
 EVENT_PREFIX = {GENERATIONS: "image_generation", EDITS: "image_edit"}
@@ -400,7 +401,10 @@ async def _answer(request: web.Request, req: ImageRequest) -> web.StreamResponse
 
 
 async def generate(request: web.Request) -> web.StreamResponse:
-    return await _answer(request, parse_request(await read_json(request), GENERATIONS))
+    body = await read_json(request)
+    req = parse_request(body, GENERATIONS)
+    request_types.check(body, ImageGenerateParamsStreaming if req.stream else ImageGenerateParamsNonStreaming)
+    return await _answer(request, req)
 
 
 async def edit(request: web.Request) -> web.StreamResponse:
