@@ -26,22 +26,30 @@ def build_parser() -> argparse.ArgumentParser:
         description="Serve the mock API (base URL: http://HOST:PORT/v1). It listens with a backlog of "
         "2048 connections, and closes a connection that has not sent a whole request within 60 s.",
     )
-    s.add_argument("--host", default="127.0.0.1")
-    s.add_argument("--port", type=int, default=8000)
+    s.add_argument("--host", default="127.0.0.1", help="interface to bind (default: 127.0.0.1)")
+    s.add_argument("--port", type=int, default=8000, help="port to listen on; 0: a free one (default: 8000)")
     s.add_argument(
         "--scenarios",
         action="append",
         default=[],
         metavar="PATH",
-        help="a scenario file or folder (repeatable)",
+        help="a scenario file or folder, added to the built-in catalogue (repeatable; a scenario of a "
+        "built-in one's name replaces it)",
     )
-    s.add_argument("--scenario", default=None, metavar="NAME", help="the default scenario")
-    s.add_argument("--seed", type=int, default=0)
+    s.add_argument(
+        "--scenario",
+        default=None,
+        metavar="NAME",
+        help="the scenario of requests that name none (default: none)",
+    )
+    s.add_argument(
+        "--seed", type=int, default=0, help="seed of generated content and fault draws (default: 0)"
+    )
     s.add_argument(
         "--time-scale",
         type=float,
         default=1.0,
-        help="multiply every scenario wait by this (0.01: a 30 s stall takes 0.3 s)",
+        help="multiply every scenario wait by this (0.01: a 30 s stall takes 0.3 s; default: 1.0)",
     )
     s.add_argument(
         "--model",
@@ -72,7 +80,12 @@ def build_parser() -> argparse.ArgumentParser:
     v = sub.add_parser("validate", help="check scenario files")
     v.add_argument("paths", nargs="+")
     ls = sub.add_parser("scenarios", help="list scenarios with their descriptions")
-    ls.add_argument("path", nargs="?", default="scenarios")
+    ls.add_argument(
+        "path",
+        nargs="?",
+        default=None,
+        help="a file or folder (default: the built-in catalogue and ./scenarios)",
+    )
     sub.add_parser(
         "schema",
         help="print the JSON Schema of scenario files (for editors: # yaml-language-server: $schema=<file>)",
@@ -115,13 +128,21 @@ def serve(args: argparse.Namespace) -> int:
     return serve_one(app, config, worker=args.shared_state is not None)
 
 
+def catalogue():
+    from .scenario.loader import CATALOGUE  # here, not at the top: --help stays light
+
+    return CATALOGUE
+
+
 def config_of(args: argparse.Namespace) -> MockConfig:
     config = MockConfig(
         host=args.host,
         port=args.port,
         seed=args.seed,
         time_scale=args.time_scale,
-        scenario_paths=args.scenarios,
+        # the built-in catalogue first, found by name from any folder; the user's files add to
+        # it and replace a built-in scenario of the same name
+        scenario_paths=[str(catalogue()), *args.scenarios],
         default_scenario=args.scenario,
         api_keys=args.api_key,
         shared_state=args.shared_state,

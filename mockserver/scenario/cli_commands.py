@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
-from .loader import load_all
+from .loader import CATALOGUE, load_all
 
 
 def validate(paths: list[str]) -> int:
@@ -22,9 +23,14 @@ def validate(paths: list[str]) -> int:
     return 0
 
 
-def list_scenarios(path: str = "scenarios") -> int:
-    """Print each scenario's name and one-line description."""
-    scenarios, problems = load_all([path])
+def list_scenarios(path: str | None = None) -> int:
+    """Print each scenario's name and one-line description (by default: the built-in catalogue,
+    then ./scenarios when there is one)."""
+    if path is None:
+        paths = [str(CATALOGUE)] + (["scenarios"] if Path("scenarios").is_dir() else [])
+    else:
+        paths = [path]
+    scenarios, problems = load_all(paths)
     for line in problems:
         print(line, file=sys.stderr)
     width = max((len(n) for n in scenarios), default=0)
