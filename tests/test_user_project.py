@@ -69,6 +69,8 @@ def test_the_clis_and_the_catalogue_come_with_the_package(user_venv: Path, tmp_p
     assert "1 scenario(s) OK" in done.stdout
     listed = run([str(user_venv / "mockopenai"), "scenarios", "scenarios"], tmp_path, 60)
     assert "flaky-upstream" in listed.stdout
+    both = run([str(user_venv / "mockopenai"), "scenarios"], tmp_path, 60).stdout  # the catalogue too
+    assert "flaky-upstream" in both and "chat-stream-drop" in both
     run([str(user_venv / "harness"), "--help"], tmp_path, 60)
     # no load extra here: one line says which install brings Locust
     load = subprocess.run(
