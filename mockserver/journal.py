@@ -174,6 +174,8 @@ class Journal:
     ``max_per_session`` entries in a session, and at most ``max_sessions`` sessions (20,000
     one-off sessions kept 25 MiB for good). What leaves still counts in the metrics."""
 
+    worker: int | None = None  # the serving process, under serve --workers N
+
     def __init__(self, max_per_session: int = 5000, max_sessions: int = MAX_SESSIONS) -> None:
         self._ids = itertools.count(1)
         self._max = max_per_session
@@ -194,7 +196,7 @@ class Journal:
         retry_count: int | None = None,
     ) -> JournalEntry:
         entry = JournalEntry(
-            id=next(self._ids),
+            id=self._next_id(),
             request_id=request_id,
             method=method,
             path=path,
@@ -202,8 +204,17 @@ class Journal:
             scenario=scenario,
             retry_count=retry_count,
             received_at=received_at,
+            worker=self.worker,
             _t0=t0,
         )
+        self._keep(entry)
+        return entry
+
+    def _next_id(self) -> int:
+        return next(self._ids)
+
+    def _keep(self, entry: JournalEntry) -> None:
+        session = entry.session
         with self._lock:
             entries = self._by_session.get(session)
             if entries is None:
@@ -217,7 +228,6 @@ class Journal:
             if len(entries) == self._max:
                 self._folded.add(entries[0])
             entries.append(entry)
-        return entry
 
     def session_count(self) -> int:
         with self._lock:
@@ -277,31 +287,11 @@ class SharedJournal(Journal):
         self._written: dict[str, bytes] = {}  # the row last written for a live entry
         self._inserts: Counter = Counter()  # by session, since its bound was last checked
 
-    def open(
-        self,
-        request_id: str,
-        method: str,
-        path: str,
-        session: str,
-        t0: float,
-        received_at: float,
-        scenario: str | None = None,
-        retry_count: int | None = None,
-    ) -> JournalEntry:
-        entry = JournalEntry(
-            id=0,  # the row's id, once it has one: the journal's order across workers
-            request_id=request_id,
-            method=method,
-            path=path,
-            session=session,
-            scenario=scenario,
-            retry_count=retry_count,
-            received_at=received_at,
-            worker=self.worker,
-            _t0=t0,
-        )
-        self._live[request_id] = entry
-        return entry
+    def _next_id(self) -> int:
+        return 0  # the row's id, once it has one: the journal's order across workers
+
+    def _keep(self, entry: JournalEntry) -> None:
+        self._live[entry.request_id] = entry
 
     def reveal(self, entry: JournalEntry) -> None:
         """The request is about to wait: give it its row now, so other workers see it running."""

@@ -7,6 +7,7 @@ fault engine transforms it like any SSE stream.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +16,7 @@ from ..content import new_id, tokenize
 from ..reply import StreamEvent
 from ..scenario.schema import ResponseSpec
 from . import realtime_audio as audio
+from .realtime_vad import VAD_DEFAULTS
 
 AUDIO_FORMAT = {"type": "audio/pcm", "rate": audio.SAMPLE_RATE}
 DEFAULT_VOICE = "marin"
@@ -64,15 +66,7 @@ def default_session(session_id: str, model: str, expires_at: int) -> dict[str, A
                 "format": dict(AUDIO_FORMAT),
                 "transcription": None,
                 "noise_reduction": None,
-                "turn_detection": {
-                    "type": "server_vad",
-                    "threshold": 0.5,
-                    "prefix_padding_ms": 300,
-                    "silence_duration_ms": 200,
-                    "idle_timeout_ms": None,
-                    "create_response": True,
-                    "interrupt_response": True,
-                },
+                "turn_detection": dict(VAD_DEFAULTS["server_vad"]),
             },
             "output": {"format": dict(AUDIO_FORMAT), "voice": DEFAULT_VOICE, "speed": 1},
         },
@@ -243,6 +237,41 @@ def output_item(plan: ResponsePlan) -> dict[str, Any]:
     return assistant_item(plan.item_id, "completed", [content])
 
 
+def _event(ids: EventIds, type_: str, **fields: Any) -> StreamEvent:
+    return StreamEvent(event(ids, type_, **fields), type=type_)
+
+
+def _item_added(ids: EventIds, plan: ResponsePlan, item: dict[str, Any]) -> list[StreamEvent]:
+    """What opens every response: created, then its output item added to the response and to
+    the conversation."""
+    return [
+        _event(ids, "response.created", response=response_object(plan, "in_progress", [], done=False)),
+        _event(ids, "response.output_item.added", response_id=plan.response_id, output_index=0, item=item),
+        _event(ids, "conversation.item.added", previous_item_id=plan.previous_item_id, item=item),
+    ]
+
+
+def _paced(deltas: list[StreamEvent], spec: ResponseSpec) -> list[StreamEvent]:
+    """Content events at the scenario's pace: ``ttft_ms`` before the first, ``inter_token_ms``
+    between the others."""
+    for i, d in enumerate(deltas):
+        d.content = True
+        d.delay_ms = spec.ttft_ms if i == 0 else spec.inter_token_ms
+    return deltas
+
+
+def _item_done(ids: EventIds, plan: ResponsePlan, item: dict[str, Any]) -> list[StreamEvent]:
+    """What closes every response: its item done in the response and the conversation, then
+    response.done (terminal, with usage)."""
+    done = _event(ids, "response.done", response=response_object(plan, "completed", [item], done=True))
+    done.terminal = True
+    return [
+        _event(ids, "response.output_item.done", response_id=plan.response_id, output_index=0, item=item),
+        _event(ids, "conversation.item.done", previous_item_id=plan.previous_item_id, item=item),
+        done,
+    ]
+
+
 def function_call_events(ids: EventIds, plan: ResponsePlan, spec: ResponseSpec) -> list[StreamEvent]:
     """created → output_item.added → conversation.item.added → function_call_arguments.delta
     (``ttft_ms`` before the first, ``inter_token_ms`` between the others) → .done →
@@ -255,32 +284,16 @@ def function_call_events(ids: EventIds, plan: ResponsePlan, spec: ResponseSpec) 
         "output_index": 0,
         "call_id": call.call_id,
     }
-    empty_item = function_call_item(plan.item_id, "in_progress", call, "")
-    final_item = output_item(plan)
-
-    def ev(type_: str, **fields: Any) -> StreamEvent:
-        return StreamEvent(event(ids, type_, **fields), type=type_)
-
-    out = [
-        ev("response.created", response=response_object(plan, "in_progress", [], done=False)),
-        ev("response.output_item.added", response_id=plan.response_id, output_index=0, item=empty_item),
-        ev("conversation.item.added", previous_item_id=plan.previous_item_id, item=empty_item),
-    ]
+    out = _item_added(ids, plan, function_call_item(plan.item_id, "in_progress", call, ""))
     deltas = [
-        ev("response.function_call_arguments.delta", **where, delta=piece) for piece in tokenize(plan.text)
+        _event(ids, "response.function_call_arguments.delta", **where, delta=piece)
+        for piece in tokenize(plan.text)
     ]
-    for i, d in enumerate(deltas):
-        d.content = True
-        d.delay_ms = spec.ttft_ms if i == 0 else spec.inter_token_ms
-    out.extend(deltas)
-    out += [
-        ev("response.function_call_arguments.done", **where, name=call.name, arguments=plan.text),
-        ev("response.output_item.done", response_id=plan.response_id, output_index=0, item=final_item),
-        ev("conversation.item.done", previous_item_id=plan.previous_item_id, item=final_item),
-    ]
-    done = ev("response.done", response=response_object(plan, "completed", [final_item], done=True))
-    done.terminal = True
-    out.append(done)
+    out.extend(_paced(deltas, spec))
+    out.append(
+        _event(ids, "response.function_call_arguments.done", **where, name=call.name, arguments=plan.text)
+    )
+    out.extend(_item_done(ids, plan, output_item(plan)))
     return out
 
 
@@ -297,41 +310,23 @@ def response_events(ids: EventIds, plan: ResponsePlan, spec: ResponseSpec) -> li
     else:
         part_type, delta_type = "text", "response.output_text.delta"
     text_key = "transcript" if plan.is_audio else "text"
-    empty_item = assistant_item(plan.item_id, "in_progress", [])
-    final_item = output_item(plan)
-
-    def ev(type_: str, **fields: Any) -> StreamEvent:
-        return StreamEvent(event(ids, type_, **fields), type=type_)
-
-    out = [
-        ev("response.created", response=response_object(plan, "in_progress", [], done=False)),
-        ev("response.output_item.added", response_id=plan.response_id, output_index=0, item=empty_item),
-        ev("conversation.item.added", previous_item_id=plan.previous_item_id, item=empty_item),
-        ev("response.content_part.added", **where, part={"type": part_type, text_key: ""}),
-    ]
+    ev = functools.partial(_event, ids)
+    out = _item_added(ids, plan, assistant_item(plan.item_id, "in_progress", []))
+    out.append(ev("response.content_part.added", **where, part={"type": part_type, text_key: ""}))
     deltas: list[StreamEvent] = []
     for i, token in enumerate(tokens):
         deltas.append(ev(delta_type, **where, delta=token))
         if plan.is_audio:
             for piece in audio.chunks(plan.pcm[i]):
                 deltas.append(ev("response.output_audio.delta", **where, delta=audio.b64(piece)))
-    for i, d in enumerate(deltas):
-        d.content = True
-        d.delay_ms = spec.ttft_ms if i == 0 else spec.inter_token_ms
-    out.extend(deltas)
+    out.extend(_paced(deltas, spec))
     if plan.is_audio:
         out.append(ev("response.output_audio.done", **where))
         out.append(ev("response.output_audio_transcript.done", **where, transcript=plan.text))
     else:
         out.append(ev("response.output_text.done", **where, text=plan.text))
-    out += [
-        ev("response.content_part.done", **where, part={"type": part_type, text_key: plan.text}),
-        ev("response.output_item.done", response_id=plan.response_id, output_index=0, item=final_item),
-        ev("conversation.item.done", previous_item_id=plan.previous_item_id, item=final_item),
-    ]
-    done = ev("response.done", response=response_object(plan, "completed", [final_item], done=True))
-    done.terminal = True
-    out.append(done)
+    out.append(ev("response.content_part.done", **where, part={"type": part_type, text_key: plan.text}))
+    out.extend(_item_done(ids, plan, output_item(plan)))
     if not deltas:  # nothing to say: the first event still waits out the ttft
         out[0].delay_ms = spec.ttft_ms
     return out
