@@ -7,26 +7,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
-import urllib.request
 
 import pytest
+from wait import wait_until_up
 
 from mockserver.web_runner import free_port
 
 SECRET = "ctrl-c-test-secret-with-at-least-32-chars"
-
-
-def wait_up(url: str, proc: subprocess.Popen, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, proc.communicate()[0]
-        try:
-            with urllib.request.urlopen(url, timeout=1):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise AssertionError(f"{url} did not come up")
 
 
 @pytest.mark.parametrize("server", ["mock", "gateway"])
@@ -53,7 +40,7 @@ def test_ctrl_c_stops_a_server_quietly(server):
         argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, start_new_session=True
     )
     try:
-        wait_up(health, proc)
+        wait_until_up(health, proc)
         os.killpg(proc.pid, signal.SIGINT)
         output, _ = proc.communicate(timeout=15)
     finally:

@@ -5,12 +5,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 
 from gateway_fixtures import *  # noqa: F403
 from gateway_fixtures import SECRET, auth, chat, journal
+from wait import wait_until_up
 
 from harness.cli import main
 from mockserver.web_runner import free_port
@@ -20,19 +18,6 @@ def test_refuses_to_start_without_a_secret(monkeypatch, capsys):
     monkeypatch.delenv("JWT_SECRET", raising=False)
     assert main(["gateway", "--upstream", "http://127.0.0.1:9/v1", "--port", "0"]) == 2
     assert "JWT_SECRET is not set" in capsys.readouterr().out
-
-
-def _wait_healthy(url: str, proc: subprocess.Popen, timeout_s: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, proc.stdout.read() if proc.stdout else "gateway exited"
-        try:
-            with urllib.request.urlopen(url + "/health", timeout=1) as resp:
-                if resp.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError):
-            time.sleep(0.05)
-    raise AssertionError("gateway did not become healthy")
 
 
 async def test_harness_gateway_serves_chat_with_the_scenario_in_the_upstream_url(
@@ -64,7 +49,7 @@ async def test_harness_gateway_serves_chat_with_the_scenario_in_the_upstream_url
     )
     try:
         url = f"http://127.0.0.1:{port}"
-        _wait_healthy(url, proc)
+        wait_until_up(url + "/health", proc)
         answer = await chat(url, {"message": "hello from the CLI"}, auth(session=mock_session))
         assert answer.names[-2:] == ["usage", "done"]
         assert answer.of("done")[0].data["finish_reason"] == "stop"
