@@ -15,6 +15,7 @@ from . import errors
 from .app_keys import CLOCK, CONFIG, CTX, DELIVERY, ENGINE, OPENAI_VERSION
 from .clock import Clock
 from .context import RequestContext
+from .replay import reply_of as replay_of
 from .reply import Reply
 from .scenario.engine import Step
 
@@ -66,8 +67,8 @@ async def read_json(request: web.Request) -> dict[str, Any]:
 
 
 def check_model(request: web.Request, model: str) -> None:
-    if model not in request.app[CONFIG].models:
-        raise errors.model_not_found(model)
+    if model not in request.app[CONFIG].models and not request.app[ENGINE].replays(request[CTX].scenario):
+        raise errors.model_not_found(model)  # a recording knows its upstream's models: it decides
 
 
 def plan(request: web.Request, endpoint: str, stream: bool, model: str | None) -> Step:
@@ -84,6 +85,8 @@ async def send(request: web.Request, step: Step | None, reply: Reply) -> web.Str
     """Apply the step's faults to the reply and deliver it."""
     app = request.app
     ctx: RequestContext = request[CTX]
+    if step is not None and step.response.replay is not None:
+        reply = replay_of(step.response.replay, reply)  # a recording is this reply's source
     if step is not None:
         reply = app[ENGINE].apply(step, reply, ctx)
     return await app[DELIVERY].deliver(request, reply, ctx, base_headers(ctx, app[CLOCK]))

@@ -154,6 +154,13 @@ class ScenarioEngine:
     def has(self, name: str) -> bool:
         return name in self.scenarios
 
+    def replays(self, name: str | None) -> bool:
+        """Whether scenario ``name`` answers from a recording (then any model is known)."""
+        compiled = self._compiled.get(name) if name else None
+        return compiled is not None and any(
+            r.replay is not None for r in (*compiled.responses, compiled.then_response)
+        )
+
     def summaries(self) -> list[dict]:
         return [self.scenarios[n].summary() for n in self.names()]
 

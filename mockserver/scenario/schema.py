@@ -28,6 +28,9 @@ from typing import Any
 
 import yaml
 
+from . import replay_spec
+from .replay_spec import ReplaySpec
+
 ENDPOINTS = (
     "models",
     "chat.completions",
@@ -61,6 +64,7 @@ class ResponseSpec:
     tokens: int = 20  # length of generated text, in tokens
     ttft_ms: float = 0.0  # before the first content event
     inter_token_ms: float = 0.0  # between content events
+    replay: ReplaySpec | None = None  # what an upstream really sent, sent again (replay_spec.py)
 
     def merged(self, override: dict[str, Any] | None) -> ResponseSpec:
         if not override:
@@ -381,6 +385,21 @@ RESPONSE_FIELDS: dict[str, Callable[[Any], Any]] = {
     "ttft_ms": MS,
     "inter_token_ms": MS,
 }
+# the plain fields of a ``replay:`` response (the rest, frames and side files: replay_spec.py)
+REPLAY_FIELDS: dict[str, Callable[[Any], Any]] = {
+    "status": _number(100, 599, integer=True),
+    "headers": _headers,
+    "delay_ms": MS,
+    "ending": _choice(replay_spec.ENDINGS),
+}
+
+
+@_schema(replay_spec.json_schema(REPLAY_FIELDS))
+def _replay(value: Any) -> Any:
+    return value  # what it holds is parsed by replay_spec.parse, with its lines and side files
+
+
+RESPONSE_FIELDS["replay"] = _replay
 TOP_FIELDS = (
     "description",
     "reproduces",
@@ -525,6 +544,10 @@ class _Parser:
             return {}
         self.known_keys(m, RESPONSE_FIELDS, where, "response")
         out = {k: self.field(m, k, f"{where}.{k}", RESPONSE_FIELDS[k]) for k in RESPONSE_FIELDS if k in m}
+        if "replay" in m:
+            out["replay"] = replay_spec.parse(
+                self, m["replay"], m.key_lines["replay"], f"{where}.replay", REPLAY_FIELDS
+            )
         return {k: v for k, v in out.items() if v is not None}
 
     def step(self, value: Any, line: int, where: str) -> StepSpec:

@@ -1,0 +1,202 @@
+"""The ``replay`` response kind: a recorded answer played byte for byte through the mock's
+delivery, with its recorded timing, and the usual faults on top of it; its problems reported with
+file, line and field like every other field (side files included)."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+import uuid
+from pathlib import Path
+
+import httpx2
+import openai
+import pytest
+
+from mockserver.config import MockConfig
+from mockserver.scenario.cli_commands import validate
+from mockserver.scenario.schema import ScenarioError, parse_file
+from mockserver.web_runner import MockServer
+
+FRAMES = [
+    (5.0, 'data: {"id":"c1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"role":"assistant","content":""}}]}\n\n'),
+    (20.0, ": keep-alive\n\n"),
+    (10.0, 'data: {"id":"c1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"Hel"}}]}\n\n'),
+    (15.0, 'data: {"id":"c1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"lo"}}]}\n\n'),
+    (10.0, 'data: {"id":"c1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\n'),
+    (0.0, "data: [DONE]\n\n"),
+]  # fmt: skip
+RAW = "".join(raw for _, raw in FRAMES).encode()
+
+
+def frames_yaml(indent: str) -> str:
+    return "".join(f"{indent}- {{delay_ms: {d}, raw: {json.dumps(raw)}}}\n" for d, raw in FRAMES)
+
+
+def write_scenarios(root: Path) -> Path:
+    (root / "replayed-chat.yaml").write_text(
+        "description: a recorded chat stream, played back\n"
+        "match: {endpoint: chat.completions, stream: true}\n"
+        "response:\n  replay:\n    status: 200\n"
+        "    headers: {x-request-id: req_recorded1, openai-processing-ms: '7'}\n"
+        "    events:\n" + frames_yaml("      ")
+    )
+    (root / "replayed-chat-dropped.yaml").write_text(
+        "description: the recording, cut by a drop fault after its 3rd frame\n"
+        "match: {endpoint: chat.completions, stream: true}\n"
+        "faults: [{fault: drop, after_events: 3}]\n"
+        "response:\n  replay:\n    events:\n" + frames_yaml("      ")
+    )
+    (root / "replayed-429-then-body.yaml").write_text(
+        "description: a 429 then the recorded JSON body\n"
+        "match: {endpoint: chat.completions, stream: false}\n"
+        "attempts:\n"
+        "  - {fault: http_error, status: 429, retry_after_ms: 10, headers: {x-request-id: req_first}}\n"
+        "then:\n  response:\n    replay:\n      headers: {content-type: application/json}\n"
+        "      body_file: replayed-429-then-body.body\n"
+    )
+    body = (
+        '{\n  "id": "chatcmpl-9",\n  "object": "chat.completion",\n  "created": 1,\n  "model": "my-llama",\n'
+    )
+    body += '  "choices": [{"index": 0, "message": {"role": "assistant", "content": "from the side file"},'
+    body += ' "finish_reason": "stop"}]\n}\n'
+    (root / "replayed-429-then-body.body").write_text(body)
+    lines = [json.dumps({"delay_ms": d, "raw": raw}) for d, raw in FRAMES]
+    (root / "replayed-side.frames.jsonl").write_text("\n".join(lines) + "\n")
+    (root / "replayed-side.yaml").write_text(
+        "description: frames in a side file, the connection cut after them\n"
+        "response:\n  replay:\n    events_file: replayed-side.frames.jsonl\n    ending: dropped\n"
+    )
+    return root
+
+
+@pytest.fixture(scope="module")
+def mock(tmp_path_factory):
+    root = write_scenarios(tmp_path_factory.mktemp("replays"))
+    with MockServer(MockConfig(port=0, scenario_paths=[str(root)])) as server:
+        server.root = root
+        yield server
+
+
+def client(mock: MockServer, scenario: str, session: str, retries: int = 0) -> openai.OpenAI:
+    return openai.OpenAI(
+        base_url=mock.base_url,
+        api_key="sk-test",
+        max_retries=retries,
+        timeout=10,
+        default_headers={"X-Mock-Session": session, "X-Mock-Scenario": scenario},
+    )
+
+
+def journal(mock: MockServer, session: str) -> list[dict]:
+    with urllib.request.urlopen(f"{mock.url}/_mock/journal?session={session}", timeout=5) as r:
+        return json.load(r)
+
+
+def stream_bytes(c: openai.OpenAI, model: str = "my-llama") -> tuple[bytes, dict]:
+    with c.chat.completions.with_streaming_response.create(
+        model=model, messages=[{"role": "user", "content": "hi"}], stream=True
+    ) as resp:
+        return b"".join(resp.iter_bytes()), dict(resp.headers)
+
+
+def test_a_replay_plays_every_frame_byte_for_byte_with_its_delay(mock):
+    session = uuid.uuid4().hex
+    data, headers = stream_bytes(client(mock, "replayed-chat", session))
+    [entry] = journal(mock, session)
+    assert data == RAW
+    assert headers["x-request-id"] == "req_recorded1" and headers["openai-processing-ms"] == "7"
+    assert entry["model"] == "my-llama" and entry["status"] == 200 and entry["ended"] == "complete"
+    gaps = [b - a for a, b in zip(entry["emit_ms"], entry["emit_ms"][1:], strict=False)]
+    for got, (want, _) in zip(gaps, FRAMES[1:], strict=True):
+        assert abs(got - want) < 5, (gaps, [d for d, _ in FRAMES[1:]])
+    types = entry["event_types"]
+    assert types == ["chat.completion.chunk", "comment", *["chat.completion.chunk"] * 3, "done"]
+
+
+def test_the_sdk_reads_a_replay_as_its_own_stream(mock):
+    c = client(mock, "replayed-chat", uuid.uuid4().hex)
+    stream = c.chat.completions.create(
+        model="my-llama", messages=[{"role": "user", "content": "hi"}], stream=True
+    )
+    text = "".join(chunk.choices[0].delta.content or "" for chunk in stream if chunk.choices)
+    assert text == "Hello"
+
+
+def test_a_fault_applies_on_top_of_a_replay(mock):
+    session = uuid.uuid4().hex
+    with pytest.raises(openai.APIError):
+        list(
+            client(mock, "replayed-chat-dropped", session).chat.completions.create(
+                model="gpt-4o", messages=[{"role": "user", "content": "hi"}], stream=True
+            )
+        )
+    [entry] = journal(mock, session)
+    assert entry["ended"] == "dropped" and entry["faults"] == ["drop"]
+    assert entry["events_sent"] == 3
+
+
+def test_a_recorded_ending_is_played_and_frames_come_from_the_side_file(mock):
+    session = uuid.uuid4().hex
+    got = []
+    c = client(mock, "replayed-side", session)
+    with (
+        pytest.raises(httpx2.RemoteProtocolError),  # the connection goes without the chunked end
+        c.chat.completions.with_streaming_response.create(
+            model="gpt-4o", messages=[{"role": "user", "content": "hi"}], stream=True
+        ) as resp,
+    ):
+        got.extend(resp.iter_bytes())
+    assert b"".join(got) == RAW
+    assert journal(mock, session)[0]["ended"] == "dropped"
+
+
+def test_steps_replay_in_order_a_429_then_the_recorded_body_byte_for_byte(mock):
+    session = uuid.uuid4().hex
+    c = client(mock, "replayed-429-then-body", session, retries=1)
+    raw = c.chat.completions.with_raw_response.create(
+        model="my-llama", messages=[{"role": "user", "content": "hi"}]
+    )
+    assert raw.http_request.headers["x-stainless-retry-count"] == "1"
+    assert raw.content == (mock.root / "replayed-429-then-body.body").read_bytes()
+    assert raw.parse().choices[0].message.content == "from the side file"
+    assert [e["status"] for e in journal(mock, session)] == [429, 200]
+
+
+def test_replay_problems_name_file_line_and_field(tmp_path):
+    (tmp_path / "side.frames.jsonl").write_text(
+        '{"delay_ms": 1, "raw": "data: 1\\n\\n"}\n{"delay_ms": -2, "raw": "x"}\n'
+    )
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "description: broken replays\n"
+        "attempts:\n"
+        "  - response:\n      replay: {events_file: side.frames.jsonl, status: 99}\n"
+        "  - response:\n      replay:\n        body_file: ../../etc/passwd\n"
+        "  - response:\n      replay:\n        events:\n          - {delay_ms: 1, raw: x, colour: red}\n"
+        "        ending: droped\n"
+    )
+    with pytest.raises(ScenarioError) as err:
+        parse_file(bad)
+    problems = err.value.problems
+    assert (
+        f"{bad}:4: attempts[0].response.replay.status: expected an integer between 100 and 599, got 99"
+        in problems
+    )
+    assert any(
+        p.startswith(f"{bad}:7: attempts[1].response.replay.body_file: '../../etc/passwd' is outside")
+        for p in problems
+    )
+    assert any(
+        p.startswith(f"{bad}:11: attempts[2].response.replay.events[0]: unknown field 'colour'")
+        for p in problems
+    )
+    assert any(
+        p.startswith(f"{bad}:12: attempts[2].response.replay.ending: expected one of complete")
+        for p in problems
+    )
+    assert (
+        f"{tmp_path}/side.frames.jsonl:2: attempts[0].response.replay.events_file[1]: delay_ms: expected a number >= 0, got -2"
+        in problems
+    )
+    assert validate([str(bad)]) == 1
