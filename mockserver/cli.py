@@ -77,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     # a worker of serve --workers N (set by the parent, not by users)
     s.add_argument("--shared-state", default=None, help=argparse.SUPPRESS)
     s.add_argument("--worker-id", type=int, default=None, help=argparse.SUPPRESS)
+    add_record_parser(sub)
     v = sub.add_parser("validate", help="check scenario files")
     v.add_argument("paths", nargs="+")
     ls = sub.add_parser("scenarios", help="list scenarios with their descriptions")
@@ -93,10 +94,49 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def add_record_parser(sub: argparse._SubParsersAction) -> None:
+    r = sub.add_parser(
+        "record",
+        help="relay to a real upstream and write each exchange as a scenario",
+        description="A relay in front of a real OpenAI-compatible upstream: point a client's base URL "
+        "at http://HOST:PORT/v1; each request goes to the upstream with the client's own headers and "
+        "key, the answer comes back unchanged and unbuffered, and each exchange is written as a "
+        "scenario (a replay of every frame with its timing; a 429 or 5xx as an http_error step). "
+        "Requests of one X-Mock-Session (else of one client connection) are the attempts of one "
+        "scenario, in order. The Authorization header and the key never reach a file.",
+    )
+    r.add_argument(
+        "--upstream",
+        required=True,
+        metavar="URL",
+        help="the upstream's base URL as a client uses it, e.g. https://api.openai.com/v1 (required)",
+    )
+    r.add_argument("--host", default="127.0.0.1", help="interface to bind (default: 127.0.0.1)")
+    r.add_argument("--port", type=int, default=8000, help="port to listen on; 0: a free one (default: 8000)")
+    r.add_argument(
+        "--out",
+        default="scenarios/recorded/",
+        metavar="FOLDER",
+        help="where the scenario files (and side files of big payloads) go (default: scenarios/recorded/)",
+    )
+    r.add_argument(
+        "--redact",
+        action="append",
+        default=[],
+        metavar="NAME_OR_JSONPATH",
+        help="a response header name, or a JSON path such as $.choices[*].message.content, whose "
+        "values are written as [REDACTED] (repeatable; the key is always redacted; default: none)",
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "serve":
         return serve(args)
+    if args.command == "record":
+        from .record.run import record
+
+        return record(args)
     if args.command == "schema":
         from .scenario.json_schema import dumps
 

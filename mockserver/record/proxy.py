@@ -1,0 +1,214 @@
+"""``mockopenai record``: a relay in front of a real upstream that writes what it relays as
+scenarios.
+
+Every ``/v1/...`` request goes to the upstream with the client's own headers and key; the answer
+comes back unchanged and unbuffered (each chunk is written to the client as it arrives, then
+recorded). Each exchange is added to its session's scenario file as soon as it ends:
+
+* a session is the client's ``X-Mock-Session`` header when it sends one (file
+  ``<session>.yaml``), else its connection (``rec-<time>-<n>.yaml``): an SDK's retry of a 429
+  goes over the same pooled connection, so "429, then the retry that succeeded" is one scenario
+  of two attempts; send ``X-Mock-Session`` to split or join recordings your own way;
+* a client that goes away cancels the upstream request, and nothing is recorded for it;
+* an upstream that cannot be reached gives the client a 502, as a relay would (not recorded).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import itertools
+import logging
+import re
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiohttp
+from aiohttp import web
+
+from .. import errors
+from ..clock import Clock
+from ..delivery import close_transport
+from ..upstream import UpstreamURL, forwarded_headers, request_facts, returned_headers, secrets_of
+from .exchange import Exchange
+from .scenario_file import Redactor, write
+
+log = logging.getLogger("mockopenai.record")
+MAX_SESSIONS = 10_000  # sessions remembered; the least recently used one is forgotten first
+CLIENT_HEADERS_ONLY = ("Accept", "Accept-Encoding", "User-Agent", "Content-Type")  # none of aiohttp's own
+
+
+@dataclass(slots=True)
+class Recording:
+    stem: str
+    exchanges: list[Exchange] = field(default_factory=list)
+    done: set[int] = field(default_factory=set)  # ids of the exchanges that ended
+
+
+def _stem(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.")[:80] or "session"
+
+
+class Recorder:
+    def __init__(self, upstream: UpstreamURL, out: Path, redact: list[str] | tuple[str, ...] = ()) -> None:
+        self.upstream = upstream
+        self.out = out
+        self.redactor = Redactor(redact)
+        self._sessions: OrderedDict[object, Recording] = OrderedDict()
+        self._stems: set[str] = set()
+        self._count = itertools.count(1)
+        self._started = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+        self.client: aiohttp.ClientSession | None = None
+
+    def _new_stem(self, wanted: str) -> str:
+        stem, n = wanted, 1
+        while stem in self._stems or (self.out / f"{stem}.yaml").exists():
+            n += 1
+            stem = f"{wanted}-{n}"
+        self._stems.add(stem)
+        return stem
+
+    def recording_for(self, request: web.Request) -> Recording:
+        session = request.headers.get("X-Mock-Session")
+        key: object = ("session", session) if session else ("connection", id(request.transport))
+        found = self._sessions.get(key)
+        if found is None:
+            wanted = _stem(session) if session else f"rec-{self._started}-{next(self._count)}"
+            found = self._sessions[key] = Recording(self._new_stem(wanted))
+            if len(self._sessions) > MAX_SESSIONS:
+                self._sessions.popitem(last=False)
+        self._sessions.move_to_end(key)
+        return found
+
+    def save(self, recording: Recording) -> Path:
+        finished = [ex for ex in recording.exchanges if id(ex) in recording.done]
+        return write(self.out, recording.stem, finished, str(self.upstream), self.redactor)
+
+
+RECORDER = web.AppKey("recorder", Recorder)
+
+
+def _upstream_failed(recorder: Recorder, exc: BaseException) -> web.Response:
+    reason = str(exc) or type(exc).__name__
+    for secret in recorder.redactor.secrets:
+        reason = reason.replace(secret.decode(errors="replace"), "[REDACTED]")
+    body = errors.error_body(
+        f"Bad gateway: the upstream {recorder.upstream} could not be reached ({reason}).",
+        "server_error",
+        None,
+        "upstream_unreachable",
+    )
+    return web.json_response(body, status=502)
+
+
+def _is_reset(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ConnectionResetError) or getattr(seen, "errno", None) == errno.ECONNRESET:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+async def relay(request: web.Request) -> web.StreamResponse:
+    recorder = request.app[RECORDER]
+    assert recorder.client is not None
+    body = await request.read()
+    recorder.redactor.add_secrets(secrets_of(request))
+    recording = recorder.recording_for(request)
+    ex = Exchange(
+        request.method, request.path, request_facts(request.method, request.path, request.content_type, body)
+    )
+    recording.exchanges.append(ex)
+    resp: web.StreamResponse | None = None
+    try:
+        async with recorder.client.request(
+            request.method,
+            recorder.upstream.url_for(request),
+            headers=forwarded_headers(request),
+            data=body if body else None,
+            allow_redirects=False,
+        ) as up:
+            ex.got_headers(up.status, dict(up.headers), Clock.monotonic())
+            resp = web.StreamResponse(
+                status=up.status, reason=up.reason, headers=returned_headers(up.headers)
+            )
+            if up.content_length is not None and "content-encoding" not in up.headers:
+                resp.content_length = up.content_length
+            await resp.prepare(request)
+            try:
+                async for chunk in up.content.iter_any():
+                    now = Clock.monotonic()
+                    await resp.write(chunk)  # the client first: recording adds no latency
+                    ex.got(chunk, now)
+            except (
+                aiohttp.ClientPayloadError,
+                aiohttp.ServerDisconnectedError,
+                aiohttp.ClientOSError,
+            ) as exc:
+                how = "reset" if _is_reset(exc) else "dropped"
+                _finish(recorder, recording, ex, how)
+                close_transport(request, reset=how == "reset")  # the client sees the same cut
+                return resp
+            await resp.write_eof()
+            _finish(recorder, recording, ex, "complete")
+            return resp
+    except (asyncio.CancelledError, ConnectionResetError) as exc:
+        # the client went away: leaving the ``async with`` closed the upstream request
+        recording.exchanges.remove(ex)
+        log.info(
+            "%s %s: the client went away; the upstream request was cancelled", request.method, request.path
+        )
+        if isinstance(exc, asyncio.CancelledError) or resp is None:
+            raise
+        return resp
+    except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+        recording.exchanges.remove(ex)
+        log.warning("%s %s: the upstream failed: %s", request.method, request.path, exc)
+        if resp is not None:  # it failed after its status line: cut the client the same way
+            close_transport(request, reset=False)
+            return resp
+        return _upstream_failed(recorder, exc)
+
+
+def _finish(recorder: Recorder, recording: Recording, ex: Exchange, how: str) -> None:
+    ex.ended(how, Clock.monotonic())
+    recording.done.add(id(ex))
+    path = recorder.save(recording)
+    frames = f", {len(ex.stream.frames)} frames" if ex.stream is not None else ""
+    log.info(
+        "%s %s -> %s%s%s: %s",
+        ex.method,
+        ex.path,
+        ex.status,
+        frames,
+        "" if how == "complete" else f", {how}",
+        path,
+    )
+
+
+async def _open_client(app: web.Application) -> None:
+    app[RECORDER].client = aiohttp.ClientSession(
+        auto_decompress=True,
+        skip_auto_headers=CLIENT_HEADERS_ONLY,
+        timeout=aiohttp.ClientTimeout(total=None, sock_connect=30),
+        connector=aiohttp.TCPConnector(limit=0),
+    )
+
+
+async def _close_client(app: web.Application) -> None:
+    client = app[RECORDER].client
+    if client is not None:
+        await client.close()
+
+
+def create_record_app(recorder: Recorder) -> web.Application:
+    app = web.Application(client_max_size=64 * 1024 * 1024)
+    app[RECORDER] = recorder
+    app.on_startup.append(_open_client)
+    app.on_cleanup.append(_close_client)
+    app.router.add_route("*", "/v1/{tail:.*}", relay)
+    app.router.add_route("*", "/v1", relay)
+    return app

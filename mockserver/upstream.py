@@ -1,0 +1,147 @@
+"""Talking to a real upstream as a relay does: which URL a client's request goes to, which of its
+headers go along (the client's own key among them), which of the upstream's come back, and what a
+request is (endpoint, model, stream) for a scenario's ``match``.
+
+Shared by ``mockopenai record`` (:mod:`mockserver.record`) and ``mockopenai serve --upstream``
+(:mod:`mockserver.upstream_proxy`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import orjson
+from aiohttp import web
+
+# hop-by-hop headers (RFC 9110 7.6.1) and those the relay's HTTP client writes itself
+HOP_BY_HOP = frozenset(
+    (
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "host",
+        "content-length",
+    )
+)
+# The relay reads events, so the upstream must not compress them: the request goes without the
+# client's Accept-Encoding (OpenAI answers identity then), and the client gets the plain bytes.
+NOT_FORWARDED = HOP_BY_HOP | {"accept-encoding"}
+NOT_RETURNED = HOP_BY_HOP | {"content-encoding", "date", "server"}
+SECRET_HEADERS = ("authorization", "api-key", "x-api-key")
+UPSTREAM_TIMEOUT_S = 600.0  # a whole exchange; a stream longer than this is cut (a real proxy's bound)
+
+
+class UpstreamURL:
+    """The upstream's base URL as a client uses it (``http://127.0.0.1:9000/v1``)."""
+
+    def __init__(self, base: str) -> None:
+        parts = urlsplit(base)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(f"expected an http(s) base URL such as http://127.0.0.1:9000/v1, got {base!r}")
+        self.base = base.rstrip("/")
+
+    def __str__(self) -> str:
+        return self.base
+
+    def url_for(self, request: web.Request) -> str:
+        """Where ``request`` goes: its path after ``/v1`` (or ``/s/<scenario>/v1``) on the base."""
+        tail = api_path(request.path)
+        query = request.query_string
+        return self.base + tail + (f"?{query}" if query else "")
+
+
+def api_path(path: str) -> str:
+    """``/v1/chat/completions`` and ``/s/name/v1/chat/completions``: ``/chat/completions``."""
+    match = re.match(r"^(?:/s/[^/]+)?/v1(/.*)?$", path)
+    return (match.group(1) or "") if match else path
+
+
+def forwarded_headers(request: web.Request, drop: frozenset[str] = frozenset()) -> dict[str, str]:
+    """The client's headers as the upstream gets them (its key included)."""
+    out: dict[str, str] = {}
+    for name, value in request.headers.items():
+        low = name.lower()
+        if low in NOT_FORWARDED or low in drop:
+            continue
+        out[name] = value if name not in out else out[name] + ", " + value
+    return out
+
+
+def returned_headers(headers: Any) -> dict[str, str]:
+    """The upstream's response headers as the client gets them."""
+    out: dict[str, str] = {}
+    for name, value in headers.items():
+        if name.lower() not in NOT_RETURNED and name not in out:
+            out[name] = value
+    return out
+
+
+def secrets_of(request: web.Request) -> list[str]:
+    """The credentials a request carries (its bearer key, an ``api-key`` header...), so that no
+    file or journal ever holds them."""
+    found = []
+    for name in SECRET_HEADERS:
+        value = request.headers.get(name)
+        if not value:
+            continue
+        scheme, _, rest = value.partition(" ")
+        token = rest.strip() if scheme.lower() in ("bearer", "basic") and rest.strip() else value.strip()
+        if len(token) >= 4:
+            found.append(token)
+    return found
+
+
+# --- what a request is, for a scenario's match ------------------------------------------------
+
+_ENDPOINTS = (
+    ("POST", r"/chat/completions", "chat.completions"),
+    ("POST", r"/responses", "responses"),
+    ("GET", r"/responses/[^/]+", "responses.retrieve"),
+    ("POST", r"/responses/[^/]+/cancel", "responses.cancel"),
+    ("POST", r"/images/generations", "images.generations"),
+    ("POST", r"/images/edits", "images.edits"),
+    ("POST", r"/embeddings", "embeddings"),
+    ("GET", r"/models(?:/[^/]+)?", "models"),
+)
+
+
+@dataclass(slots=True)
+class RequestFacts:
+    endpoint: str | None  # one of the scenario schema's ENDPOINTS, or None (a path it has not)
+    model: str | None
+    stream: bool
+
+
+def _form_field(body: bytes, name: str) -> str | None:
+    """A small text field of a multipart/form-data body (``model``, ``stream``)."""
+    match = re.search(rb'name="' + name.encode() + rb'"\r\n(?:[^\r\n]+\r\n)*\r\n([^\r\n]{0,200})\r\n', body)
+    return match.group(1).decode("utf-8", errors="replace") if match else None
+
+
+def request_facts(method: str, path: str, content_type: str, body: bytes) -> RequestFacts:
+    tail = api_path(path)
+    endpoint = next(
+        (name for m, pattern, name in _ENDPOINTS if m == method and re.fullmatch(pattern, tail)), None
+    )
+    model: Any = None
+    stream: Any = False
+    if content_type.startswith("multipart/form-data"):
+        model = _form_field(body, "model")
+        stream = (_form_field(body, "stream") or "").lower() == "true"
+    elif body:
+        try:
+            data = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            data = None
+        if isinstance(data, dict):
+            model, stream = data.get("model"), data.get("stream", False)
+    return RequestFacts(endpoint, model if isinstance(model, str) and model else None, stream is True)
