@@ -74,6 +74,16 @@ def build_parser() -> argparse.ArgumentParser:
         "the journal, metrics, rate limits and background jobs in a temporary SQLite database "
         "(default: 1, everything in memory)",
     )
+    s.add_argument(
+        "--upstream",
+        default=None,
+        metavar="URL",
+        help="forward every /v1 request to this base URL (e.g. https://api.openai.com/v1) with the "
+        "client's own key; a request that selects a scenario gets its faults on the upstream's live "
+        "answer (http_error, html_error, hang before the upstream is called; drop, stall, slow... on "
+        "its events as they arrive), one that selects none passes through untouched (default: none, "
+        "the mock answers itself)",
+    )
     # a worker of serve --workers N (set by the parent, not by users)
     s.add_argument("--shared-state", default=None, help=argparse.SUPPRESS)
     s.add_argument("--worker-id", type=int, default=None, help=argparse.SUPPRESS)
@@ -187,6 +197,7 @@ def config_of(args: argparse.Namespace) -> MockConfig:
         api_keys=args.api_key,
         shared_state=args.shared_state,
         worker=args.worker_id,
+        upstream=args.upstream,
     )
     if args.model:
         config.models = args.model
@@ -204,6 +215,8 @@ def worker_argv(args: argparse.Namespace) -> list[str]:
         argv += ["--model", model]
     for key in args.api_key or ():
         argv += ["--api-key", key]
+    if args.upstream:
+        argv += ["--upstream", args.upstream]
     return argv
 
 

@@ -37,6 +37,7 @@ class MockConfig:
     scenario_paths: list[str] = field(default_factory=list)
     default_scenario: str | None = None
     journal_size: int = 5000
+    upstream: str | None = None  # serve --upstream: forward to it, the scenario's faults on its answers
     # serve --workers N: the database the workers share, and which worker this process is
     shared_state: str | None = None
     worker: int | None = None

@@ -43,6 +43,9 @@ class JournalEntry:
     emit_ms: list[float] = field(default_factory=list)  # per event, real ms after received
     ended: str | None = None  # complete/dropped/reset/truncated/stalled/hang/client_gone
     worker: int | None = None  # which worker process served it (``serve --workers N``)
+    # serve --upstream: what came from the upstream (url, status, frames, frame_types, how it
+    # ended: complete/dropped/reset/cancelled/unreachable, error), or {"called": false}
+    upstream: dict[str, Any] | None = None
     # private bookkeeping, not reported
     _t0: float = 0.0
 

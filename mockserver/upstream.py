@@ -8,6 +8,7 @@ Shared by ``mockopenai record`` (:mod:`mockserver.record`) and ``mockopenai serv
 
 from __future__ import annotations
 
+import errno
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -98,6 +99,18 @@ def secrets_of(request: web.Request) -> list[str]:
         if len(token) >= 4:
             found.append(token)
     return found
+
+
+def is_reset(exc: BaseException) -> bool:
+    """Whether the upstream reset the connection (RST), rather than closing it (FIN)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ConnectionResetError) or getattr(seen, "errno", None) == errno.ECONNRESET:
+            return True
+        if "reset by peer" in str(seen).lower():
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 # --- what a request is, for a scenario's match ------------------------------------------------

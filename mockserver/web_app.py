@@ -91,7 +91,8 @@ async def mock_middleware(request: web.Request, handler: Callable[[web.Request],
                 param="X-Mock-Scenario",
                 code="unknown_scenario",
             )
-        _check_auth(request, config)
+        if config.upstream is None:  # in front of an upstream, the upstream judges the key
+            _check_auth(request, config)
         ctx.clock = request_clock(request, clock)  # the one place a request's clock is chosen
         return await handler(request)
     except errors.ApiError as err:
@@ -159,6 +160,12 @@ def create_app(config: MockConfig | None = None, engine: ScenarioEngine | None =
     else:  # one of the processes of serve --workers N: the state lives in their database
         share_state(app, config.shared_state, config.worker or 0)
 
+    if config.upstream is not None:  # serve --upstream: every /v1 request goes there
+        from .upstream_proxy import add_upstream_routes
+
+        add_upstream_routes(app, config.upstream)
+        add_admin_routes(app)
+        return app
     routes: list[tuple[str, str, Handler]] = []
     for module in (models, chat, responses, images, embeddings, realtime):
         routes.extend(module.ROUTES)

@@ -16,7 +16,6 @@ recorded). Each exchange is added to its session's scenario file as soon as it e
 from __future__ import annotations
 
 import asyncio
-import errno
 import itertools
 import logging
 import re
@@ -31,7 +30,7 @@ from aiohttp import web
 from .. import errors
 from ..clock import Clock
 from ..delivery import close_transport
-from ..upstream import UpstreamURL, forwarded_headers, request_facts, returned_headers, secrets_of
+from ..upstream import UpstreamURL, forwarded_headers, is_reset, request_facts, returned_headers, secrets_of
 from .exchange import Exchange
 from .scenario_file import Redactor, write
 
@@ -103,15 +102,6 @@ def _upstream_failed(recorder: Recorder, exc: BaseException) -> web.Response:
     return web.json_response(body, status=502)
 
 
-def _is_reset(exc: BaseException) -> bool:
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, ConnectionResetError) or getattr(seen, "errno", None) == errno.ECONNRESET:
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
-
-
 async def relay(request: web.Request) -> web.StreamResponse:
     recorder = request.app[RECORDER]
     assert recorder.client is not None
@@ -148,7 +138,7 @@ async def relay(request: web.Request) -> web.StreamResponse:
                 aiohttp.ServerDisconnectedError,
                 aiohttp.ClientOSError,
             ) as exc:
-                how = "reset" if _is_reset(exc) else "dropped"
+                how = "reset" if is_reset(exc) else "dropped"
                 _finish(recorder, recording, ex, how)
                 close_transport(request, reset=how == "reset")  # the client sees the same cut
                 return resp
