@@ -45,6 +45,7 @@ def modules_after(module: str, function: str, argv: list[str]) -> list[str]:
         ("harness.cli", ["gateway", "--help"]),
         ("mockserver.cli", ["--help"]),
         ("mockserver.cli", ["serve", "--help"]),
+        ("mockserver.cli", ["record", "--help"]),
     ],
 )
 def test_help_imports_nothing_heavy(module, argv):

@@ -142,8 +142,9 @@ async def relay(request: web.Request) -> web.StreamResponse:
                 _finish(recorder, recording, ex, how)
                 close_transport(request, reset=how == "reset")  # the client sees the same cut
                 return resp
-            await resp.write_eof()
+            # written before the stream's end goes out: a client that has its last byte finds it
             _finish(recorder, recording, ex, "complete")
+            await resp.write_eof()
             return resp
     except (asyncio.CancelledError, ConnectionResetError) as exc:
         # the client went away: leaving the ``async with`` closed the upstream request

@@ -1,0 +1,387 @@
+"""Record a real session into a scenario, replay it exactly, and break a live upstream on purpose.
+
+The upstream is a second mock on loopback running scenarios with known timing (tens of ms). The
+client is the real ``openai`` SDK: through ``mockopenai record``'s relay, then against a mock
+serving the recordings, which must give the same bytes in the same order with each event within
+5 ms of its recorded time (the replaying mock's journal emit times, not wall sleeps).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+import httpx2
+import openai
+import pytest
+import yaml
+
+from harness.repro.run import run_scenario
+from mockserver.cli import build_parser
+from mockserver.config import MockConfig
+from mockserver.png import render_b64
+from mockserver.record.proxy import Recorder, create_record_app
+from mockserver.scenario.loader import CATALOGUE
+from mockserver.scenario.schema import parse_file
+from mockserver.upstream import UpstreamURL
+from mockserver.web_runner import MockServer
+from servekit.threaded import ThreadedServer
+
+KEY = "sk-test-" + "s3cr3tK3y" * 4
+UPSTREAM_SCENARIOS = {
+    "up-chat-timed": "description: a chat stream with known timing and heartbeats\n"
+    "match: {endpoint: chat.completions, stream: true}\n"
+    "faults: [{fault: heartbeat, interval_ms: 12, text: still-there}]\n"
+    "response: {text: 'One two three four', ttft_ms: 20, inter_token_ms: 16}\n",
+    "up-responses-timed": "description: a Responses stream with known timing\n"
+    "match: {endpoint: responses, stream: true}\n"
+    "response: {text: 'Hello from Responses', ttft_ms: 15, inter_token_ms: 10}\n",
+    "up-image-edit": "description: a streamed image edit with partial images\n"
+    "match: {endpoint: images.edits}\n"
+    "response: {ttft_ms: 15, inter_token_ms: 10}\n",
+    "up-429-then-ok": "description: a 429 with its headers, then the answer\n"
+    "match: {endpoint: chat.completions, stream: false}\n"
+    "attempts: [{fault: http_error, status: 429, code: rate_limit_exceeded, retry_after_ms: 20,"
+    " headers: {x-ratelimit-remaining-requests: '0'}}]\n"
+    "then: ok\n"
+    "response: {text: 'after the retry', ttft_ms: 10}\n",
+    "up-chat-long": "description: a long chat stream, an event every 20 ms\n"
+    "match: {endpoint: chat.completions, stream: true}\n"
+    "response: {tokens: 15, ttft_ms: 10, inter_token_ms: 20}\n",
+}
+PROXY_SCENARIOS = {
+    "px-drop-3": "description: cut the live stream after its 3rd event\n"
+    "faults: [{fault: drop, after_events: 3}]\n",
+    "px-429": "description: refuse before the upstream is called\n"
+    "faults: [{fault: http_error, status: 429, retry_after_ms: 5}]\n",
+    "px-stall-slow": "description: a stall and a slow stream on the live upstream\n"
+    "faults: [{fault: stall, after_events: 2, duration_ms: 60}, {fault: duplicate, after_events: 1}]\n",
+}
+
+
+def write(root: Path, files: dict[str, str]) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (root / f"{name}.yaml").write_text(text)
+    return root
+
+
+@pytest.fixture(scope="module")
+def upstream(tmp_path_factory):
+    root = write(tmp_path_factory.mktemp("upstream"), UPSTREAM_SCENARIOS)
+    with MockServer(MockConfig(port=0, scenario_paths=[str(CATALOGUE), str(root)])) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory):
+    return tmp_path_factory.mktemp("recorded")
+
+
+@pytest.fixture(scope="module")
+def recorder(upstream, recorded):
+    app = create_record_app(Recorder(UpstreamURL(upstream.base_url), recorded))
+    with ThreadedServer(app, "127.0.0.1", 0, name="recorder") as server:
+        yield server
+
+
+def sdk(base_url: str, session: str, scenario: str | None = None, retries: int = 0) -> openai.OpenAI:
+    headers = {"X-Mock-Session": session}
+    if scenario:
+        headers["X-Mock-Scenario"] = scenario
+    return openai.OpenAI(
+        base_url=base_url, api_key=KEY, max_retries=retries, timeout=10, default_headers=headers
+    )
+
+
+def journal(server: MockServer, session: str, settle: bool = True) -> list[dict]:
+    deadline = time.monotonic() + 2
+    while True:
+        with urllib.request.urlopen(f"{server.url}/_mock/journal?session={session}", timeout=5) as r:
+            entries = json.load(r)
+        if not settle or all(e["ended"] for e in entries) or time.monotonic() > deadline:
+            return entries
+        time.sleep(0.01)
+
+
+def chat_stream(c: openai.OpenAI) -> bytes:
+    with c.chat.completions.with_streaming_response.create(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": "count"}], stream=True
+    ) as resp:
+        return resp.read()
+
+
+def responses_stream(c: openai.OpenAI) -> bytes:
+    with c.responses.with_streaming_response.create(model="gpt-4o-mini", input="hi", stream=True) as resp:
+        return resp.read()
+
+
+def image_edit_stream(c: openai.OpenAI) -> bytes:
+    image = ("in.png", base64.b64decode(render_b64(0, "record-input", "1024x1024")), "image/png")
+    with c.images.with_streaming_response.edit(
+        model="gpt-image-1", image=image, prompt="add a hat", stream=True, partial_images=2
+    ) as resp:
+        return resp.read()
+
+
+def wait_recorded(path: Path, exchanges: int = 1) -> dict:
+    """The recording once it holds ``exchanges`` exchanges: the relay writes it as soon as the
+    upstream's answer ends, which can be just after the client read the last event it needed."""
+    deadline = time.monotonic() + 3
+    while True:
+        doc = yaml.safe_load(path.read_text()) if path.is_file() else None
+        if doc is not None and len(doc.get("attempts") or [doc]) >= exchanges:
+            return doc
+        assert time.monotonic() < deadline, f"{path} holds fewer than {exchanges} exchanges"
+        time.sleep(0.01)
+
+
+def the_replay(path: Path):
+    wait_recorded(path)
+    sc = parse_file(path)
+    return sc.response.replay or sc.then.response.get("replay")
+
+
+def replay(recorded: Path, stem: str, call, retries: int = 0) -> tuple[bytes, list[dict]]:
+    session = "replay-" + uuid.uuid4().hex[:8]
+    with MockServer(MockConfig(port=0, scenario_paths=[str(recorded)])) as server:
+        got = call(sdk(server.base_url, session, scenario=stem, retries=retries))
+        return got, journal(server, session)
+
+
+def assert_same_timing(spec, entry: dict) -> None:
+    """Each event went out within 5 ms of its recorded delay from the one before (the first:
+    from the request's arrival, the upstream's time to headers and to its first frame)."""
+    got = entry["emit_ms"]
+    assert len(got) == len(spec.events)
+    assert abs(got[0] - (spec.delay_ms + spec.events[0].delay_ms)) <= 5.0
+    pairs = [
+        (round(b - a, 2), frame.delay_ms) for a, b, frame in zip(got, got[1:], spec.events[1:], strict=False)
+    ]
+    assert all(abs(g - want) <= 5.0 for g, want in pairs), pairs
+    assert any(want >= 8 for _, want in pairs)  # the recording has the upstream's real pace
+
+
+@pytest.mark.parametrize(
+    ("upstream_scenario", "call"),
+    [
+        ("up-chat-timed", chat_stream),
+        ("up-responses-timed", responses_stream),
+        ("up-image-edit", image_edit_stream),
+    ],
+)
+def test_a_recorded_stream_replays_byte_for_byte_with_its_timing(upstream_scenario, call, recorder, recorded):
+    stem = "rec-" + upstream_scenario
+    original = call(sdk(recorder.url + "/v1", stem, scenario=upstream_scenario))
+    path = recorded / f"{stem}.yaml"
+    spec = the_replay(path)
+    assert b"".join(f.raw for f in spec.events) == original  # every frame as it came
+    got, [entry] = replay(recorded, stem, call)
+    assert got == original
+    assert entry["ended"] == "complete" and entry["status"] == 200
+    assert_same_timing(spec, entry)
+    if upstream_scenario == "up-chat-timed":  # the upstream's heartbeats are frames of their own
+        assert b": still-there\n\n" in got and "comment" in entry["event_types"]
+    if upstream_scenario == "up-image-edit":  # base64 partial images live in a side file
+        assert (recorded / f"{stem}.1.frames.jsonl").is_file()
+        assert "events_file" in path.read_text()
+
+
+def test_a_429_then_success_is_recorded_as_a_user_would_write_it_and_replays_as_that(
+    recorder, recorded, upstream
+):
+    stem = "rec-429-then-ok"
+    raw = sdk(
+        recorder.url + "/v1", stem, scenario="up-429-then-ok", retries=2
+    ).chat.completions.with_raw_response.create(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}]
+    )
+    original = raw.content
+    doc = wait_recorded(recorded / f"{stem}.yaml", exchanges=2)
+    first, second = doc["attempts"]
+    assert (
+        first["fault"] == "http_error" and first["status"] == 429 and first["code"] == "rate_limit_exceeded"
+    )
+    assert first["retry_after_ms"] == 20 and first["headers"]["x-ratelimit-remaining-requests"] == "0"
+    assert second["response"]["replay"]["body"].encode() == original and doc["then"] == second
+
+    def call(c: openai.OpenAI) -> bytes:
+        resp = c.chat.completions.with_raw_response.create(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}]
+        )
+        assert resp.parse().choices[0].message.content == "after the retry"
+        return resp.content
+
+    got, entries = replay(recorded, stem, call, retries=2)
+    assert got == original
+    assert [(e["status"], e["retry_count"]) for e in entries] == [(429, 0), (200, 1)]
+
+
+def test_no_key_reaches_any_written_file(recorder, recorded):
+    # an upstream that echoes the key (OpenAI masks it in its 401 message) is redacted too
+    sdk(recorder.url + "/v1", "rec-key-check", scenario="up-chat-timed").chat.completions.create(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}], stream=True
+    ).close()
+    files = [p for p in recorded.iterdir() if p.is_file()]
+    assert files
+    for path in files:
+        data = path.read_bytes()
+        assert KEY.encode() not in data and KEY[-12:].encode() not in data, path
+
+
+def test_a_cut_upstream_is_recorded_as_dropped_after_its_last_frame(recorder, recorded):
+    stem = "rec-dropped"
+    got: list[bytes] = []
+    c = sdk(recorder.url + "/v1", stem, scenario="chat-stream-drop")
+    with (
+        pytest.raises(httpx2.RemoteProtocolError),  # the client saw the upstream's cut itself
+        c.chat.completions.with_streaming_response.create(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}], stream=True
+        ) as resp,
+    ):
+        got.extend(resp.iter_bytes())
+    spec = the_replay(recorded / f"{stem}.yaml")
+    assert spec.ending == "dropped" and b"".join(f.raw for f in spec.events) == b"".join(got)
+    assert not any(f.raw == b"data: [DONE]\n\n" for f in spec.events)
+
+
+def test_harness_repro_gives_the_recording_the_verdict_of_the_original(recorder, recorded, tmp_path):
+    name = "sdk-rate-limit-partial-failure"
+    original = parse_file(CATALOGUE / "reported" / f"{name}.yaml")
+    stream = sdk(recorder.url + "/v1", "rec-repro", scenario=name, retries=2).chat.completions.create(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}], stream=True
+    )
+    assert (
+        "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+        == "Retried after the rate limit."
+    )
+    wait_recorded(recorded / "rec-repro.yaml", exchanges=2)
+    # the user adds what the repro drives and expects to the recording, as for any scenario
+    copy = tmp_path / "rec-repro.yaml"
+    copy.write_text(
+        (recorded / "rec-repro.yaml").read_text()
+        + yaml.safe_dump({"stack": original.stack, "expect": original.expect})
+    )
+    before, after = run_scenario(name), run_scenario(str(copy))
+    assert before.ok and after.ok
+    assert sorted((c.line(), c.ok) for c in before.checks) == sorted((c.line(), c.ok) for c in after.checks)
+
+
+# --- serve --upstream: the faults on a live upstream ------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def live_upstream(tmp_path_factory):
+    """An upstream whose every answer is a long stream, an event every 20 ms."""
+    root = write(
+        tmp_path_factory.mktemp("live-upstream"), {"up-chat-long": UPSTREAM_SCENARIOS["up-chat-long"]}
+    )
+    with MockServer(
+        MockConfig(port=0, scenario_paths=[str(root)], default_scenario="up-chat-long")
+    ) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def proxy(live_upstream, tmp_path_factory):
+    root = write(tmp_path_factory.mktemp("proxy"), PROXY_SCENARIOS)
+    with MockServer(
+        MockConfig(port=0, scenario_paths=[str(root)], upstream=live_upstream.base_url)
+    ) as server:
+        yield server
+
+
+def chat(c: openai.OpenAI):
+    return c.chat.completions.create(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}], stream=True
+    )
+
+
+def test_a_drop_in_proxy_mode_cuts_the_live_stream_and_the_upstream_sees_its_request_cancelled(
+    proxy, live_upstream
+):
+    session = "px-" + uuid.uuid4().hex[:8]
+    chunks = []
+    with pytest.raises(openai.APIConnectionError):
+        chunks.extend(chat(sdk(proxy.base_url, session, scenario="px-drop-3")))
+    assert len(chunks) == 3
+    [mine] = journal(proxy, session)
+    assert mine["ended"] == "dropped" and mine["events_sent"] == 3 and mine["faults"] == ["drop"]
+    assert mine["upstream"]["status"] == 200 and mine["upstream"]["ended"] == "cancelled"
+    [theirs] = journal(live_upstream, session)  # the upstream saw its client go, mid-stream
+    assert theirs["ended"] == "client_gone" and 3 <= theirs["events_sent"] < 15
+
+
+def test_an_http_error_in_proxy_mode_answers_before_the_upstream_is_called(proxy, live_upstream):
+    session = "px-" + uuid.uuid4().hex[:8]
+    c = openai.OpenAI(
+        base_url=proxy.url + "/s/px-429/v1",
+        api_key=KEY,
+        max_retries=0,
+        default_headers={"X-Mock-Session": session},
+    )
+    with pytest.raises(openai.RateLimitError):
+        c.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}])
+    [mine] = journal(proxy, session)
+    assert mine["status"] == 429 and mine["upstream"] == {"called": False}
+    assert journal(live_upstream, session) == []
+
+
+def test_a_request_without_a_scenario_passes_through_untouched(proxy, live_upstream):
+    session = "px-" + uuid.uuid4().hex[:8]
+    direct = chat_stream(sdk(live_upstream.base_url, session + "-direct"))
+    through = chat_stream(sdk(proxy.base_url, session))
+    frames = direct.count(b"\n\n")
+    assert through.count(b"\n\n") == frames and through.endswith(b"data: [DONE]\n\n")
+    [mine] = journal(proxy, session)
+    assert mine["faults"] == [] and mine["ended"] == "complete"
+    assert mine["upstream"]["frames"] == mine["events_sent"] == frames
+
+
+def test_faults_on_the_live_stream_stall_and_duplicate_as_on_the_mock(proxy):
+    session = "px-" + uuid.uuid4().hex[:8]
+    chunks = list(chat(sdk(proxy.base_url, session, scenario="px-stall-slow")))
+    [mine] = journal(proxy, session)
+    assert mine["faults"] == ["duplicate", "stall"] and mine["ended"] == "stalled"
+    assert mine["events_sent"] == mine["upstream"]["frames"] + 1  # one event twice
+    assert chunks[1].model_dump() == chunks[2].model_dump()
+    gaps = [b - a for a, b in zip(mine["emit_ms"], mine["emit_ms"][1:], strict=False)]
+    assert max(gaps) >= 55  # the stall, on top of the upstream's own pace
+
+
+def test_an_unreachable_upstream_is_a_502_and_the_journal_says_the_upstream_failed():
+    from servekit.threaded import free_port
+
+    session = "px-" + uuid.uuid4().hex[:8]
+    with MockServer(MockConfig(port=0, upstream=f"http://127.0.0.1:{free_port()}/v1")) as proxy:
+        c = sdk(proxy.base_url, session)
+        with pytest.raises(openai.InternalServerError) as err:
+            c.models.list()
+        [entry] = journal(proxy, session)
+    assert err.value.status_code == 502 and "upstream" in err.value.message
+    assert (
+        entry["status"] == 502 and entry["upstream"]["ended"] == "unreachable" and entry["upstream"]["error"]
+    )
+
+
+def test_record_and_serve_help_show_every_option_with_its_default():
+    parser = build_parser()
+    sub = parser._subparsers._group_actions[0].choices
+    record = sub["record"].format_help()
+    for text in (
+        "--upstream URL",
+        "--host",
+        "(default: 127.0.0.1)",
+        "--port",
+        "(default: 8000)",
+        "--out",
+        "(default: scenarios/recorded/)",
+        "--redact",
+    ):
+        assert text in " ".join(record.split()), text
+    serve = " ".join(sub["serve"].format_help().split())
+    assert "--upstream URL" in serve and "(default: none, the mock answers itself)" in serve
