@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import base64
 import json
+import selectors
+import signal
+import subprocess
+import sys
 import time
 import urllib.request
 import uuid
@@ -58,6 +62,9 @@ PROXY_SCENARIOS = {
     "faults: [{fault: drop, after_events: 3}]\n",
     "px-429": "description: refuse before the upstream is called\n"
     "faults: [{fault: http_error, status: 429, retry_after_ms: 5}]\n",
+    "px-body-slow": "description: a JSON answer held back 80 ms\n"
+    "match: {stream: false}\n"
+    "faults: [{fault: slow, ttft_ms: 80}]\n",
     "px-stall-slow": "description: a stall and a slow stream on the live upstream\n"
     "faults: [{fault: stall, after_events: 2, duration_ms: 60}, {fault: duplicate, after_events: 1}]\n",
 }
@@ -385,3 +392,72 @@ def test_record_and_serve_help_show_every_option_with_its_default():
         assert text in " ".join(record.split()), text
     serve = " ".join(sub["serve"].format_help().split())
     assert "--upstream URL" in serve and "(default: none, the mock answers itself)" in serve
+
+
+def test_a_client_that_goes_away_cancels_the_upstream_request_and_nothing_is_recorded(
+    recorder, recorded, upstream
+):
+    session = "rec-gone-" + uuid.uuid4().hex[:6]
+    stream = chat(sdk(recorder.url + "/v1", session, scenario="up-chat-long"))
+    next(stream), next(stream)
+    stream.close()
+    [theirs] = journal(upstream, session)
+    assert theirs["ended"] == "client_gone" and theirs["events_sent"] < 16
+    assert not (recorded / f"{session}.yaml").exists()
+
+
+def test_in_proxy_mode_a_client_that_goes_away_cancels_the_upstream_request(proxy, live_upstream):
+    session = "px-" + uuid.uuid4().hex[:8]
+    stream = chat(sdk(proxy.base_url, session, scenario="px-stall-slow"))
+    next(stream)
+    stream.close()
+    [mine] = journal(proxy, session)
+    [theirs] = journal(live_upstream, session)
+    assert mine["ended"] == "client_gone" and mine["upstream"]["ended"] == "cancelled"
+    assert theirs["ended"] == "client_gone" and theirs["events_sent"] < 16
+    assert KEY not in json.dumps(mine)  # the key reaches no journal
+
+
+def test_in_proxy_mode_a_json_answer_gets_the_faults_once_it_came(proxy):
+    session = "px-" + uuid.uuid4().hex[:8]
+    c = sdk(proxy.base_url, session, scenario="px-body-slow")
+    answer = c.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}])
+    assert answer.choices[0].message.content
+    [mine] = journal(proxy, session)
+    assert mine["faults"] == ["slow"] and mine["first_byte_ms"] >= 80 and mine["upstream"]["status"] == 200
+
+
+def test_mockopenai_record_as_a_process_redacts_what_it_is_told(upstream, tmp_path):
+    out = tmp_path / "rec"
+    cmd = [sys.executable, "-m", "mockserver.cli", "record", "--upstream", upstream.base_url, "--port", "0"]
+    cmd += ["--out", str(out), "--redact", "x-request-id", "--redact", "$.choices[*].delta.content"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        line = first_line(proc)
+        assert "mockopenai recording http://127.0.0.1:" in line and f"-> {upstream.base_url}" in line
+        base = line.split()[2]
+        text = "".join(
+            c.choices[0].delta.content or ""
+            for c in chat(sdk(base, "cli-redact", scenario="up-chat-timed"))
+            if c.choices
+        )
+        assert text == "One two three four"  # the client gets the real answer
+        doc = wait_recorded(out / "cli-redact.yaml")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=15)
+    assert proc.returncode == 0 and b"Traceback" not in err, err
+    replay = doc["response"]["replay"]
+    assert replay["headers"]["x-request-id"] == "[REDACTED]"
+    frames = "".join(f["raw"] for f in replay["events"])
+    assert '"content":"[REDACTED]"' in frames and "three" not in frames
+    assert KEY.encode() not in err and KEY not in (out / "cli-redact.yaml").read_text()
+    assert b"cli-redact.yaml" in err  # it says where each exchange went
+
+
+def first_line(proc: subprocess.Popen[bytes], timeout: float = 30.0) -> str:
+    assert proc.stdout is not None
+    with selectors.DefaultSelector() as sel:
+        sel.register(proc.stdout, selectors.EVENT_READ)
+        assert sel.select(timeout), "mockopenai record printed nothing"
+    return proc.stdout.readline().decode()

@@ -200,3 +200,17 @@ def test_replay_problems_name_file_line_and_field(tmp_path):
         in problems
     )
     assert validate([str(bad)]) == 1
+
+
+def test_the_published_json_schema_accepts_a_replay_and_refuses_a_broken_one(mock):
+    import jsonschema
+    import yaml
+
+    from mockserver.scenario.json_schema import scenario_schema
+
+    validator = jsonschema.Draft202012Validator(scenario_schema())
+    for path in sorted(mock.root.glob("*.yaml")):
+        assert not list(validator.iter_errors(yaml.safe_load(path.read_text()))), path
+    both = {"description": "x", "response": {"replay": {"body": "a", "events": []}}}
+    bad_frame = {"description": "x", "response": {"replay": {"events": [{"delay_ms": -1, "raw": "x"}]}}}
+    assert list(validator.iter_errors(both)) and list(validator.iter_errors(bad_frame))
