@@ -58,18 +58,18 @@ Source = AsyncIterator["Item | Cut"]
 
 
 async def _error_event(src: Source, f: F.ErrorEvent, live: Live) -> Source:
-    n = 0
-    err = live.vocabulary.error_event(errors.error_body(f.message, f.type, None, f.code)["error"], [])
+    error = errors.error_body(f.message, f.type, None, f.code)["error"]
+    sent: list[StreamEvent] = []  # the error continues their numbering (Responses' sequence_number)
     async for ev in src:
         if isinstance(ev, Cut):
             yield ev
             return
-        if ev.terminal or n >= f.after_events:
-            yield err
+        if ev.terminal or len(sent) >= f.after_events:
+            yield live.vocabulary.error_event(error, sent)
             return
-        n += 1
+        sent.append(ev)
         yield ev
-    yield err
+    yield live.vocabulary.error_event(error, sent)
 
 
 async def _omit(src: Source, f: F.Omit, live: Live) -> Source:

@@ -62,6 +62,11 @@ PROXY_SCENARIOS = {
     "faults: [{fault: drop, after_events: 3}]\n",
     "px-429": "description: refuse before the upstream is called\n"
     "faults: [{fault: http_error, status: 429, retry_after_ms: 5}]\n",
+    "px-drop-70ms": "description: cut the live stream 70 ms after the request came\n"
+    "faults: [{fault: drop, after_ms: 70}]\n",
+    "px-responses-error": "description: an in-band error after the 4th event of a live Responses stream\n"
+    "match: {endpoint: responses}\n"
+    "faults: [{fault: error_event, after_events: 4}]\n",
     "px-body-slow": "description: a JSON answer held back 80 ms\n"
     "match: {stream: false}\n"
     "faults: [{fault: slow, ttft_ms: 80}]\n",
@@ -461,3 +466,41 @@ def first_line(proc: subprocess.Popen[bytes], timeout: float = 30.0) -> str:
         sel.register(proc.stdout, selectors.EVENT_READ)
         assert sel.select(timeout), "mockopenai record printed nothing"
     return proc.stdout.readline().decode()
+
+
+def test_in_proxy_mode_a_drop_after_ms_cuts_the_live_stream_on_time(proxy):
+    session = "px-" + uuid.uuid4().hex[:8]
+    with pytest.raises(openai.APIConnectionError):
+        list(chat(sdk(proxy.base_url, session, scenario="px-drop-70ms")))
+    [mine] = journal(proxy, session)
+    assert mine["ended"] == "dropped" and 2 <= mine["events_sent"] <= 5
+    assert mine["emit_ms"][-1] <= 70 and mine["upstream"]["ended"] == "cancelled"
+
+
+def test_in_proxy_mode_an_error_event_speaks_the_live_streams_api(tmp_path):
+    root = write(tmp_path / "up", {"up-responses-timed": UPSTREAM_SCENARIOS["up-responses-timed"]})
+    faults = write(tmp_path / "px", {"px-responses-error": PROXY_SCENARIOS["px-responses-error"]})
+    with (
+        MockServer(
+            MockConfig(port=0, scenario_paths=[str(root)], default_scenario="up-responses-timed")
+        ) as up,
+        MockServer(MockConfig(port=0, scenario_paths=[str(faults)], upstream=up.base_url)) as proxy,
+    ):
+        c = sdk(proxy.base_url, "px-responses", scenario="px-responses-error")
+        events = list(c.responses.create(model="gpt-4o-mini", input="hi", stream=True))
+    assert [e.sequence_number for e in events] == list(range(5))
+    assert events[-1].type == "error" and events[-1].code == "server_error"
+
+
+def test_a_key_the_upstream_echoes_back_is_redacted_too(tmp_path):
+    from mockserver.errors import mask_key
+
+    with MockServer(MockConfig(port=0, api_keys=["sk-the-only-good-key"])) as up:
+        app = create_record_app(Recorder(UpstreamURL(up.base_url), tmp_path))
+        with ThreadedServer(app, "127.0.0.1", 0) as relay, pytest.raises(openai.AuthenticationError) as err:
+            sdk(relay.url + "/v1", "rec-401").models.list()
+    assert mask_key(KEY) in err.value.message  # the client got what the upstream said
+    wait_recorded(tmp_path / "rec-401.yaml")
+    text = (tmp_path / "rec-401.yaml").read_text()
+    assert "http_error" in text and "status: 401" in text and "[REDACTED]" in text
+    assert KEY not in text and mask_key(KEY) not in text
