@@ -165,17 +165,19 @@ def replay(recorded: Path, stem: str, call, retries: int = 0) -> tuple[bytes, li
         return got, journal(server, session)
 
 
-def assert_same_timing(spec, entry: dict) -> None:
-    """Each event went out within 5 ms of its recorded delay from the one before (the first:
-    from the request's arrival, the upstream's time to headers and to its first frame)."""
+TRIES = 3  # a replay is deterministic, the load of a shared 2-core machine is not: best of 3
+
+
+def timing_misses(spec, entry: dict) -> list[tuple[int, float, float]]:
+    """The events that did not go out within 5 ms of their recorded delay from the one before:
+    (index, replayed gap, recorded gap). The first event is measured from the request's
+    arrival (the upstream's time to headers, then to its first frame)."""
     got = entry["emit_ms"]
     assert len(got) == len(spec.events)
-    assert abs(got[0] - (spec.delay_ms + spec.events[0].delay_ms)) <= 5.0
-    pairs = [
-        (round(b - a, 2), frame.delay_ms) for a, b, frame in zip(got, got[1:], spec.events[1:], strict=False)
-    ]
-    assert all(abs(g - want) <= 5.0 for g, want in pairs), pairs
-    assert any(want >= 8 for _, want in pairs)  # the recording has the upstream's real pace
+    gaps = [(0, got[0], spec.delay_ms + spec.events[0].delay_ms)]
+    gaps += [(i, got[i] - got[i - 1], spec.events[i].delay_ms) for i in range(1, len(got))]
+    assert any(want >= 8 for _, _, want in gaps[1:])  # the recording has the upstream's real pace
+    return [(i, round(g, 2), want) for i, g, want in gaps if abs(g - want) > 5.0]
 
 
 @pytest.mark.parametrize(
@@ -192,10 +194,15 @@ def test_a_recorded_stream_replays_byte_for_byte_with_its_timing(upstream_scenar
     path = recorded / f"{stem}.yaml"
     spec = the_replay(path)
     assert b"".join(f.raw for f in spec.events) == original  # every frame as it came
-    got, [entry] = replay(recorded, stem, call)
-    assert got == original
-    assert entry["ended"] == "complete" and entry["status"] == 200
-    assert_same_timing(spec, entry)
+    misses = []
+    for _ in range(TRIES):
+        got, [entry] = replay(recorded, stem, call)
+        assert got == original
+        assert entry["ended"] == "complete" and entry["status"] == 200
+        misses = timing_misses(spec, entry)
+        if not misses:
+            break
+    assert misses == []
     if upstream_scenario == "up-chat-timed":  # the upstream's heartbeats are frames of their own
         assert b": still-there\n\n" in got and "comment" in entry["event_types"]
     if upstream_scenario == "up-image-edit":  # base64 partial images live in a side file
