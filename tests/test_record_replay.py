@@ -511,3 +511,21 @@ def test_a_key_the_upstream_echoes_back_is_redacted_too(tmp_path):
     text = (tmp_path / "rec-401.yaml").read_text()
     assert "http_error" in text and "status: 401" in text and "[REDACTED]" in text
     assert KEY not in text and mask_key(KEY) not in text
+
+
+def test_without_x_mock_session_one_client_connection_is_one_recording(upstream, tmp_path):
+    app = create_record_app(Recorder(UpstreamURL(upstream.base_url), tmp_path))
+    with ThreadedServer(app, "127.0.0.1", 0) as relay:
+        for _ in range(2):  # two clients, each with its own pooled connection, two calls each
+            c = openai.OpenAI(base_url=relay.url + "/v1", api_key=KEY, max_retries=0)
+            c.models.list()
+            c.models.retrieve("gpt-4o")
+            c.close()
+        deadline = time.monotonic() + 3
+        while len(list(tmp_path.glob("rec-*.yaml"))) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+    files = sorted(tmp_path.glob("rec-*.yaml"))
+    assert len(files) == 2
+    for path in files:
+        doc = wait_recorded(path, exchanges=2)
+        assert doc["match"] == {"endpoint": "models", "stream": False} and len(doc["attempts"]) == 2

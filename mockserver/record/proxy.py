@@ -71,7 +71,8 @@ class Recorder:
 
     def recording_for(self, request: web.Request) -> Recording:
         session = request.headers.get("X-Mock-Session")
-        key: object = ("session", session) if session else ("connection", id(request.transport))
+        # a connection by its protocol object itself (held while remembered: no id is reused)
+        key: object = ("session", session) if session else ("connection", request.protocol)
         found = self._sessions.get(key)
         if found is None:
             wanted = _stem(session) if session else f"rec-{self._started}-{next(self._count)}"
