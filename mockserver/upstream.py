@@ -49,9 +49,12 @@ class UpstreamURL:
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError(f"expected an http(s) base URL such as http://127.0.0.1:9000/v1, got {base!r}")
         self.base = base.rstrip("/")
+        # what files, logs and the journal show: never a user:password@ the URL may carry
+        host = parts.netloc.rpartition("@")[2]
+        self.shown = f"{parts.scheme}://{host}{parts.path}".rstrip("/")
 
     def __str__(self) -> str:
-        return self.base
+        return self.shown
 
     def url_for(self, request: web.Request) -> str:
         """Where ``request`` goes: its path after ``/v1`` (or ``/s/<scenario>/v1``) on the base."""

@@ -39,7 +39,7 @@ from .record.exchange import FrameSplitter
 from .replay import frame_event
 from .reply import COMPLETE, DROPPED, GENERIC, RESET, Reply, Vocabulary
 from .scenario.engine import Step
-from .upstream import UpstreamURL, forwarded_headers, is_reset, request_facts, returned_headers
+from .upstream import UpstreamURL, api_path, forwarded_headers, is_reset, request_facts, returned_headers
 from .web_handling import plan
 
 CLIENT_KEY = "upstream_client"
@@ -103,8 +103,10 @@ async def handle(request: web.Request) -> web.StreamResponse:
             ctx.entry.upstream = {"called": False}
             return await app[DELIVERY].deliver(request, reply, ctx, {})
     live = [f for f in step.faults if not L.before_upstream(f)]
-    url = app[STATE][URL_KEY].url_for(request)
-    side: dict[str, Any] = {"url": url, "status": None, "frames": 0, "frame_types": [], "ended": None}
+    upstream = app[STATE][URL_KEY]
+    url = upstream.url_for(request)
+    shown = str(upstream) + api_path(request.path)  # no user:password@ in the journal
+    side: dict[str, Any] = {"url": shown, "status": None, "frames": 0, "frame_types": [], "ended": None}
     ctx.entry.upstream = side
     try:
         async with app[STATE][CLIENT_KEY].request(
@@ -136,7 +138,7 @@ async def handle(request: web.Request) -> web.StreamResponse:
     ) as exc:
         if side["status"] is not None:
             raise
-        return _upstream_failed(ctx, url, exc)
+        return _upstream_failed(ctx, shown, exc)
 
 
 def _placeholder(facts: Any, vocabulary: Vocabulary) -> Reply:
