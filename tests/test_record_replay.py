@@ -529,3 +529,68 @@ def test_without_x_mock_session_one_client_connection_is_one_recording(upstream,
     for path in files:
         doc = wait_recorded(path, exchanges=2)
         assert doc["match"] == {"endpoint": "models", "stream": False} and len(doc["attempts"]) == 2
+
+
+@pytest.fixture(scope="module")
+def fast_proxy(tmp_path_factory):
+    """A proxy in front of an upstream that streams 8 tokens, one every 4 ms."""
+    up_root = write(
+        tmp_path_factory.mktemp("fast-upstream"),
+        {"up-fast": "description: a short stream\nresponse: {tokens: 8, ttft_ms: 2, inter_token_ms: 4}\n"},
+    )
+    px_root = write(
+        tmp_path_factory.mktemp("fast-proxy"),
+        {
+            "live-truncate": "description: x\nfaults: [{fault: truncate, after_events: 3}]\n",
+            "live-no-done": "description: x\nfaults: [{fault: no_done}]\n",
+            "live-omit": "description: x\nfaults: [{fault: omit, types: [done]}]\n",
+            "live-out-of-order": "description: x\nfaults: [{fault: out_of_order, after_events: 2}]\n",
+            "live-malformed": "description: x\nfaults: [{fault: malformed, after_events: 2}]\n",
+            "live-buffered": "description: x\nfaults: [{fault: buffered}]\n",
+            "live-heartbeat": "description: x\nfaults: [{fault: heartbeat, interval_ms: 1, text: hb}]\n",
+        },
+    )
+    with (
+        MockServer(MockConfig(port=0, scenario_paths=[str(up_root)], default_scenario="up-fast")) as up,
+        MockServer(MockConfig(port=0, scenario_paths=[str(px_root)], upstream=up.base_url)) as proxy,
+    ):
+        proxy.upstream = up
+        yield proxy
+
+
+def frames_of(data: bytes) -> list[bytes]:
+    return [f for f in data.split(b"\n\n") if f]
+
+
+def test_each_event_fault_on_a_live_stream(fast_proxy):
+    def run(scenario: str | None) -> tuple[bytes, dict]:
+        session = "live-" + uuid.uuid4().hex[:8]
+        c = sdk(fast_proxy.base_url, session, scenario=scenario)
+        try:
+            data = chat_stream(c)
+        except httpx2.RemoteProtocolError:
+            data = b""
+        [entry] = journal(fast_proxy, session)
+        return data, entry
+
+    plain, entry = run(None)
+    n = entry["events_sent"]
+    assert n == len(frames_of(plain)) and plain.endswith(b"data: [DONE]\n\n")
+    contents = [json.loads(f[6:])["choices"][0]["delta"].get("content") for f in frames_of(plain)[:-1]]
+
+    _, entry = run("live-truncate")
+    assert entry["ended"] == "truncated" and entry["events_sent"] == 4  # 3, then half of the 4th
+    for scenario in ("live-no-done", "live-omit"):
+        data, entry = run(scenario)
+        assert b"[DONE]" not in data and entry["events_sent"] == n - 1 and entry["ended"] == "complete"
+    data, _ = run("live-out-of-order")
+    swapped = [json.loads(f[6:])["choices"][0]["delta"].get("content") for f in frames_of(data)[:-1]]
+    assert swapped[2:4] == contents[3:1:-1] and swapped[:2] + swapped[4:] == contents[:2] + contents[4:]
+    data, entry = run("live-malformed")
+    assert entry["event_types"][2] == "malformed" and entry["events_sent"] == n + 1
+    _, entry = run("live-buffered")
+    assert (
+        entry["events_sent"] == n and entry["emit_ms"][-1] - entry["emit_ms"][0] < 3
+    )  # all at once, at the end
+    data, entry = run("live-heartbeat")
+    assert b": hb\n\n" in data and entry["events_sent"] == n
