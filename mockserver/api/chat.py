@@ -28,6 +28,7 @@ from ..web_handling import check_model, plan, read_json, send
 from . import params, request_types
 from .pace import PACE_HEADER, chat_pace
 from .schema_fill import instance_for
+from .tool_pick import auto_pick
 
 ROLES = ("system", "assistant", "user", "function", "tool", "developer")
 FINGERPRINT = "fp_mock0001"
@@ -176,14 +177,23 @@ class Choice:
     tool_call: dict[str, Any] | None = None  # {"id", "name"} when the answer is a tool call
 
 
-def forced_tool(req: ChatRequest) -> dict[str, Any] | None:
+def chosen_tool(req: ChatRequest) -> dict[str, Any] | None:
+    """The function the model calls: the one named, the first under "required"; under "auto"
+    (or no ``tool_choice``) one the last user message mentions, when the conversation ends with
+    that message (:mod:`.tool_pick`), else none: the model answers in text."""
     choice = req.tool_choice
-    if not req.tools or choice in (None, "none", "auto"):
+    if not req.tools or choice == "none":
         return None
     if isinstance(choice, dict):
         name = choice["function"]["name"]
         return next(t["function"] for t in req.tools if t["function"]["name"] == name)
-    return req.tools[0]["function"]  # "required": the first tool
+    if choice == "required":
+        return req.tools[0]["function"]
+    last = req.messages[-1]
+    if last.get("role") != "user":
+        return None  # after a tool's result (or an assistant turn) the model answers in text
+    functions = [t["function"] for t in req.tools]
+    return auto_pick(functions, lambda f: f["name"], text_of(last.get("content")))
 
 
 def tool_finish_reason(req: ChatRequest) -> str:
@@ -200,7 +210,7 @@ def build_choices(req: ChatRequest, spec: ResponseSpec, seed: int) -> list[Choic
     last_user = next(
         (text_of(m.get("content")) for m in reversed(req.messages) if m.get("role") == "user"), ""
     )
-    tool = forced_tool(req)
+    tool = chosen_tool(req)
     out = []
     for i in range(req.n):
         key = (req.model, last_user, i)

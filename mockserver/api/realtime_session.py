@@ -11,7 +11,6 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +23,7 @@ from . import realtime_audio as audio
 from . import realtime_events as E
 from .realtime_vad import VAD_DEFAULTS, VAD_TYPES, Detector
 from .schema_fill import instance_for
+from .tool_pick import auto_pick
 
 MIN_COMMIT_MS = 100
 MODALITIES = (["audio"], ["text"])
@@ -443,7 +443,7 @@ class RealtimeSession:
 
     def _chosen_tool(self, tools: list[dict[str, Any]], choice: Any, last_user: str) -> dict[str, Any] | None:
         """The function the model calls: the one named, the first under "required", under "auto"
-        one whose name the user's words mention (get_weather: "weather"). After a
+        one whose name the user's words mention (:mod:`.tool_pick`). After a
         ``function_call_output`` the model answers with the result instead."""
         functions = [t for t in tools if t.get("type") == "function" and isinstance(t.get("name"), str)]
         if (
@@ -456,8 +456,7 @@ class RealtimeSession:
             return next((t for t in functions if t["name"] == choice.get("name")), None)
         if choice == "required":
             return functions[0]
-        words = set(re.findall(r"[a-z]+", last_user.lower()))
-        return next((t for t in functions if words & set(name_words(t["name"]))), None)
+        return auto_pick(functions, lambda t: t["name"], last_user)
 
     def _on_response_cancel(self, event: dict[str, Any], spec: ResponseSpec) -> Outcome:
         if self.active is None:
@@ -503,12 +502,6 @@ def said(item: dict[str, Any]) -> str:
         if isinstance(item.get(key), str):
             parts.append(item[key])
     return " ".join(p for p in parts if p)
-
-
-def name_words(name: str) -> list[str]:
-    """``get_weather`` / ``getWeather`` → ["get", "weather"], without the verbs every tool has."""
-    words = re.findall(r"[a-z]+", re.sub(r"([a-z])([A-Z])", r"\1 \2", name).lower())
-    return [w for w in words if w not in ("get", "set", "fetch", "lookup", "find", "do", "run", "call")]
 
 
 def _tools(options: dict[str, Any], where: str) -> None:

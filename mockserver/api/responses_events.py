@@ -23,6 +23,7 @@ from ..reply import StreamEvent
 from ..scenario.schema import ResponseSpec
 from .responses_request import ResponsesRequest
 from .schema_fill import instance_for
+from .tool_pick import auto_pick
 
 LIFECYCLE = ("response.created", "response.queued", "response.in_progress")
 TERMINAL = ("response.completed", "response.incomplete", "response.failed")
@@ -75,7 +76,9 @@ def content_key(req: ResponsesRequest) -> tuple[Any, ...]:
 
 
 def chosen_tool(req: ResponsesRequest) -> dict[str, Any] | None:
-    """The tool the mock calls: a forced one, or the image tool whenever it is offered."""
+    """The tool the mock calls: a forced one; under "auto" a function the last user message
+    mentions when the input ends with that message (:mod:`.tool_pick`), else the image tool
+    whenever it is offered."""
     choice = req.tool_choice
     if not req.tools or choice == "none":
         return None
@@ -91,6 +94,11 @@ def chosen_tool(req: ResponsesRequest) -> dict[str, Any] | None:
         )
     if choice == "required":
         return req.tools[0]
+    if req.ends_with_user():
+        functions = [t for t in req.tools if t.get("type") == "function"]
+        called = auto_pick(functions, lambda t: t["name"], req.last_user_text())
+        if called is not None:
+            return called
     return next((t for t in req.tools if t.get("type") == "image_generation"), None)
 
 

@@ -76,6 +76,13 @@ class ResponsesRequest:
     def text_format(self) -> dict[str, Any]:
         return self.text.get("format") or {"type": "text"}
 
+    def ends_with_user(self) -> bool:
+        """The input's last item is the user's message (not a tool's result or an assistant turn)."""
+        if isinstance(self.input, str):
+            return True
+        last = self.input[-1] if self.input else {}
+        return last.get("type") in (None, "message") and last.get("role") == "user"
+
     def last_user_text(self) -> str:
         if isinstance(self.input, str):
             return self.input
