@@ -31,6 +31,8 @@ class JournalEntry:
     model: str | None = None
     stream: bool = False
     retry_count: int | None = None  # x-stainless-retry-count the client sent
+    user_agent: str | None = None  # the client's User-Agent (first 200 characters)
+    body_fields: list[str] = field(default_factory=list)  # top-level fields of a JSON body, sorted
     status: int | None = None
     faults: list[str] = field(default_factory=list)
     events_sent: int = 0
@@ -194,6 +196,7 @@ class Journal:
         received_at: float,
         scenario: str | None = None,
         retry_count: int | None = None,
+        user_agent: str | None = None,
     ) -> JournalEntry:
         entry = JournalEntry(
             id=self._next_id(),
@@ -203,6 +206,7 @@ class Journal:
             session=session,
             scenario=scenario,
             retry_count=retry_count,
+            user_agent=user_agent,
             received_at=received_at,
             worker=self.worker,
             _t0=t0,

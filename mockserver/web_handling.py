@@ -5,6 +5,7 @@ these; the app (``web_app.py``) routes to them, so nothing imports back into the
 
 from __future__ import annotations
 
+import itertools
 import json
 from typing import Any
 
@@ -17,6 +18,8 @@ from .clock import Clock
 from .context import RequestContext
 from .reply import Reply
 from .scenario.engine import Step
+
+MAX_JOURNALLED_FIELDS = 64  # a hostile body's thousand keys do not grow the journal
 
 
 def base_headers(ctx: RequestContext, clock: Clock) -> dict[str, str]:
@@ -62,6 +65,9 @@ async def read_json(request: web.Request) -> dict[str, Any]:
             raise errors.invalid_json() from None
     if not isinstance(body, dict):
         raise errors.invalid_json()
+    ctx = request.get(CTX)
+    if ctx is not None:  # what the client sent, for the journal: the field names, not their values
+        ctx.entry.body_fields = sorted(k[:64] for k in itertools.islice(body, MAX_JOURNALLED_FIELDS))
     return body
 
 
