@@ -28,7 +28,6 @@ from typing import Any
 import yaml
 
 from .checks import (
-    COUNT,
     MS,
     Invalid,
     boolean,
@@ -36,14 +35,12 @@ from .checks import (
     describe,
     did_you_mean,
     fail,
-    headers,
     number,
     one_or_many,
-    optional_interval,
     string,
-    string_list,
     with_schema,
 )
+from .faults import FAULTS
 
 ENDPOINTS = (
     "models",
@@ -56,7 +53,6 @@ ENDPOINTS = (
     "embeddings",
     "realtime",
 )
-DISTRIBUTIONS = ("fixed", "uniform", "normal", "lognormal")
 
 
 class ScenarioError(Exception):
@@ -214,46 +210,15 @@ _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _con
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
 
 
-# Every fault and its own fields. Every fault also takes `probability` and `window`.
+# Every fault and its own fields, from the faults' own declarations (faults.py). Every fault
+# also takes `probability` and `window`.
 FAULT_FIELDS: dict[str, dict[str, Callable[[Any], Any]]] = {
-    "http_error": {
-        "status": number(100, 599, integer=True),
-        "message": string(),
-        "code": string(),
-        "type": string(),
-        "retry_after": MS,
-        "retry_after_ms": MS,
-        "should_retry": boolean,
-        "headers": headers,
-    },
-    "drop": {"after_events": COUNT, "after_ms": MS},
-    "reset": {"after_events": COUNT, "after_ms": MS},
-    "truncate": {"after_events": COUNT},
-    "stall": {"after_events": COUNT, "duration_ms": MS},
-    "error_event": {"after_events": COUNT, "message": string(), "code": string(), "type": string()},
-    "omit": {"types": string_list},
-    "no_done": {},
-    "malformed": {"after_events": COUNT, "data": string()},
-    "duplicate": {"after_events": COUNT, "count": number(1, 1000, integer=True)},
-    "out_of_order": {"after_events": COUNT},
-    "heartbeat": {"interval_ms": optional_interval, "text": string()},
-    "slow": {"ttft_ms": MS, "inter_token_ms": MS, "jitter_ms": MS, "distribution": choice(DISTRIBUTIONS)},
-    "buffered": {},
-    "html_error": {"status": number(100, 599, integer=True), "body": string()},
-    "hang": {},
-    "rate_limit": {"rpm": number(1, integer=True), "tpm": number(1, integer=True)},
+    name: cls.params() for name, cls in FAULTS.items()
 }
-# Fields a fault cannot do without, and groups of which exactly one is needed.
-FAULT_REQUIRED: dict[str, tuple[str, ...]] = {
-    "http_error": ("status",),
-    "stall": ("duration_ms",),
-    "omit": ("types",),
-}
-FAULT_ONE_OF: dict[str, tuple[str, ...]] = {
-    "drop": ("after_events", "after_ms"),
-    "reset": ("after_events", "after_ms"),
-}
-FAULT_ANY_OF: dict[str, tuple[str, ...]] = {"rate_limit": ("rpm", "tpm")}
+# Fields a fault cannot do without, and groups of which exactly one / at least one is needed.
+FAULT_REQUIRED = {name: cls.required for name, cls in FAULTS.items() if cls.required}
+FAULT_ONE_OF = {name: cls.one_of for name, cls in FAULTS.items() if cls.one_of}
+FAULT_ANY_OF = {name: cls.any_of for name, cls in FAULTS.items() if cls.any_of}
 
 
 @with_schema({"type": "string"})
