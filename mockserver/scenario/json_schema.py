@@ -102,8 +102,22 @@ def scenario_schema() -> dict[str, Any]:
         "then": {"$ref": "#/$defs/step"},
         "faults": {"type": "array", "items": {"$ref": "#/$defs/fault"}},
         "response": {"$ref": "#/$defs/response"},
-        "expect": {"type": "object", "description": "what the reference stack is expected to do"},
-        "stack": {"type": "object", "description": "which part of the reference stack a repro drives"},
+        "expect": {
+            "type": "object",
+            "description": "what the reference stack is expected to do: one section per part of it",
+            "properties": {section: {"type": "object"} for section in schema.EXPECT_SECTIONS},
+            "additionalProperties": False,
+        },
+        "stack": {
+            "type": "object",
+            "description": "which part of the reference stack a repro drives, with what",
+            "properties": {
+                "drive": _of(checks.choice(schema.DRIVES)),
+                "input": {"type": "object"},
+                "settings": {"type": "object", "patternProperties": {"_ms$": _of(checks.MS)}},
+            },
+            "additionalProperties": False,
+        },
     }
     assert set(properties) == set(schema.TOP_FIELDS), "the top-level fields of the schema module"
     return {

@@ -20,6 +20,7 @@ keys are errors and an unknown fault name suggests the nearest known one.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -232,6 +233,56 @@ RESPONSE_FIELDS: dict[str, Callable[[Any], Any]] = {
     "ttft_ms": MS,
     "inter_token_ms": MS,
 }
+# The repro blocks. ``stack.drive`` names the part of the reference stack ``harness repro`` runs;
+# ``expect`` holds one section of facts per part (and ``wire``, what the mock saw), whose leaves
+# are values or one operator mapping such as ``{min: 2}``.
+DRIVES = ("sdk", "gateway", "txt2img", "img2img", "registry", "health", "stream", "realtime")
+STACK_FIELDS = ("drive", "input", "settings")
+EXPECT_SECTIONS = ("wire", "sdk", "gateway", "connector", "registry", "health", "stream", "realtime", "load")
+
+
+@with_schema({"type": "array", "minItems": 1})
+def _options(value: Any) -> Any:
+    return (
+        value
+        if isinstance(value, list) and value
+        else fail(f"expected a list of values, got {describe(value)}")
+    )
+
+
+@with_schema({"type": "string", "format": "regex"})
+def _regex(value: Any) -> Any:
+    if not isinstance(value, str):
+        fail(f"expected a regular expression, got {describe(value)}")
+    try:
+        re.compile(value)
+    except re.error as exc:
+        fail(f"not a regular expression: {exc}")
+    return value
+
+
+@with_schema({"type": "number"})
+def _bound(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        fail(f"expected a number, got {describe(value)}")
+    return value
+
+
+@with_schema({})
+def _anything(value: Any) -> Any:
+    return value
+
+
+EXPECT_OPERATORS: dict[str, Callable[[Any], Any]] = {
+    "min": _bound,
+    "max": _bound,
+    "contains": _anything,
+    "excludes": _anything,
+    "one_of": _options,
+    "matches": _regex,
+    "present": boolean,
+}
+
 TOP_FIELDS = (
     "description",
     "reproduces",
@@ -408,6 +459,56 @@ class _Parser:
         models = self.field(m, "model", "match.model", one_or_many(string())) if "model" in m else None
         return Match(endpoints, stream, models)
 
+    def stack(self, value: Any, line: int) -> dict[str, Any]:
+        m = self.mapping(value, line, "stack")
+        if m is None:
+            return {}
+        self.known_keys(m, STACK_FIELDS, "stack", "stack")
+        if "drive" in m:
+            self.field(m, "drive", "stack.drive", choice(DRIVES))
+        for key in ("input", "settings"):
+            if key in m:
+                self.mapping(m[key], m.key_lines[key], f"stack.{key}")
+        settings = m.get("settings")
+        if isinstance(settings, LineDict):  # durations are scenario milliseconds
+            for key in settings:
+                if str(key).endswith("_ms"):
+                    self.field(settings, key, f"stack.settings.{key}", MS)
+        return _plain(m)
+
+    def expect(self, value: Any, line: int) -> dict[str, Any]:
+        m = self.mapping(value, line, "expect")
+        if m is None:
+            return {}
+        self.known_keys(m, EXPECT_SECTIONS, "expect", "expect (a part of the stack)")
+        for key, section in m.items():
+            if (
+                key in EXPECT_SECTIONS
+                and self.mapping(section, m.key_lines[key], f"expect.{key}") is not None
+            ):
+                self.expectations(section, f"expect.{key}")
+        return _plain(m)
+
+    def expectations(self, m: LineDict, where: str) -> None:
+        """Every operator mapping below ``m``: only operators, each with a fitting argument."""
+        for key, value in m.items():
+            if not isinstance(value, LineDict):
+                continue
+            ops = [k for k in value if k in EXPECT_OPERATORS]
+            if ops and len(ops) < len(value):
+                others = ", ".join(str(k) for k in value if k not in EXPECT_OPERATORS)
+                self.problem(
+                    m.key_lines[key],
+                    f"{where}.{key}",
+                    f"mixes operators ({', '.join(ops)}) with other keys ({others}); "
+                    f"operators are {', '.join(EXPECT_OPERATORS)}",
+                )
+            elif ops:
+                for op in ops:
+                    self.field(value, op, f"{where}.{key}.{op}", EXPECT_OPERATORS[op])
+            else:
+                self.expectations(value, f"{where}.{key}")
+
     # -- the whole file --
 
     def scenario(self, doc: Any, name: str) -> Scenario | None:
@@ -445,14 +546,8 @@ class _Parser:
         response = ResponseSpec().merged(
             self.response(doc["response"], lines["response"], "response") if "response" in doc else None
         )
-        expect: dict[str, Any] = {}
-        if "expect" in doc:
-            m = self.mapping(doc["expect"], lines["expect"], "expect")
-            expect = _plain(m) if m is not None else {}
-        stack: dict[str, Any] = {}
-        if "stack" in doc:
-            m = self.mapping(doc["stack"], lines["stack"], "stack")
-            stack = _plain(m) if m is not None else {}
+        expect = self.expect(doc["expect"], lines["expect"]) if "expect" in doc else {}
+        stack = self.stack(doc["stack"], lines["stack"]) if "stack" in doc else {}
         if self.problems or description is None:
             return None
         return Scenario(
