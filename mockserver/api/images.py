@@ -35,12 +35,13 @@ from openai.types.image_generate_params import ImageGenerateParamsNonStreaming, 
 from .. import errors, png
 from ..app_keys import CLOCK, CTX
 from ..content import count_tokens
+from ..endpoints import IMAGES_EDITS, IMAGES_GENERATIONS
 from ..reply import Reply, StreamEvent
-from ..scenario.schema import ResponseSpec
+from ..scenario.specs import ResponseSpec
 from ..web_handling import check_model, plan, read_json, send
 from . import params, request_types
 
-GENERATIONS, EDITS = "images.generations", "images.edits"
+GENERATIONS, EDITS = IMAGES_GENERATIONS, IMAGES_EDITS
 EVENT_PREFIX = {GENERATIONS: "image_generation", EDITS: "image_edit"}
 DEFAULT_MODEL = "gpt-image-1"
 

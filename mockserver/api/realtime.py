@@ -20,13 +20,14 @@ from .. import errors
 from ..app_keys import CLOCK, CTX, DELIVERY, ENGINE, SHARED_DB, STATE
 from ..context import RequestContext
 from ..delivery_ws import WsChannel
+from ..endpoints import REALTIME
 from ..reply import COMPLETE, Reply, StreamEvent, Vocabulary
 from ..scenario.engine import Step
 from ..web_handling import base_headers, check_model, plan
 from . import realtime_events as E
 from .realtime_session import RealtimeSession
 
-ENDPOINT = "realtime"
+ENDPOINT = REALTIME
 
 
 def _error_event(error: dict[str, Any], previous: list[StreamEvent]) -> StreamEvent:
@@ -41,7 +42,7 @@ def _error_event(error: dict[str, Any], previous: list[StreamEvent]) -> StreamEv
 
 # how the Realtime API speaks, for the faults (see mockserver.reply.Vocabulary)
 VOCABULARY = Vocabulary(
-    "realtime",
+    ENDPOINT,
     error_event=_error_event,
     malformed='{"type": "response.output_audio.delta", "event_id": "event_bad", "delta": "unterminated',
 )

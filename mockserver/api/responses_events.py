@@ -20,7 +20,7 @@ from typing import Any
 from .. import png
 from ..content import count_tokens, generate_text, new_id, rng_for, text_of, tokenize
 from ..reply import StreamEvent
-from ..scenario.schema import ResponseSpec
+from ..scenario.specs import ResponseSpec
 from .responses_request import ResponsesRequest
 from .schema_fill import instance_for
 

@@ -23,15 +23,13 @@ import math
 import random
 from dataclasses import dataclass, field, fields, replace
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from .. import errors
 from ..reply import DROPPED, RESET, TRUNCATED, Reply, StreamEvent
 from . import checks as C
 from .ratelimit import RateLimits
-
-if TYPE_CHECKING:
-    from .schema import FaultSpec, Window
+from .specs import FaultSpec, Window
 
 # --- what a fault sees besides the reply -----------------------------------------------------
 
