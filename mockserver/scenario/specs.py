@@ -87,9 +87,6 @@ class Scenario:
     expect: dict[str, Any] = field(default_factory=dict)
     stack: dict[str, Any] = field(default_factory=dict)  # which part of the reference stack a repro drives
 
-    def step_for(self, attempt: int) -> StepSpec:
-        return self.attempts[attempt - 1] if 0 < attempt <= len(self.attempts) else self.then
-
     def summary(self) -> dict[str, Any]:
         return {
             "name": self.name,
