@@ -35,7 +35,7 @@ from typing import Any
 import openai
 
 from mockserver import endpoints as E
-from mockserver.png import render_b64
+from mockserver.picture import render_b64
 
 from ..context import RunContext, StackRun
 from ..scenario_file import ScenarioFileError
