@@ -177,7 +177,7 @@ def test_mixing_operators_and_fields_is_refused(tmp_path):
 
 def test_the_memory_growth_repro_catches_a_client_that_keeps_every_event(monkeypatch):
     from harness.connectors import StreamEventDebugger
-    from harness.repro.runners import stream as stream_runner
+    from harness.repro.drivers import stream as stream_runner
 
     class HoardingDebugger(StreamEventDebugger):
         def record(self, event):

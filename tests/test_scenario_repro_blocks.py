@@ -35,8 +35,8 @@ def test_validate_checks_the_repro_blocks_with_file_and_line(tmp_path, capsys):
 
 
 def test_the_repro_knows_every_drive_and_operator_the_schema_allows():
+    from harness.repro.drivers import DRIVERS
     from harness.repro.expect import OPERATORS
-    from harness.repro.runners import DRIVERS
     from mockserver.scenario.schema import DRIVES, EXPECT_OPERATORS
 
     assert set(DRIVERS) == set(DRIVES)
