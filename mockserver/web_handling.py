@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 from aiohttp import web
@@ -86,10 +86,25 @@ def plan(request: web.Request, endpoint: str, stream: bool, model: str | None) -
     return step
 
 
-async def send(request: web.Request, step: Step | None, reply: Reply) -> web.StreamResponse:
-    """Apply the step's faults to the reply and deliver it."""
+class Deliverer(Protocol):
+    """What writes a Reply to the client: the HTTP/SSE :class:`~mockserver.delivery.Delivery` (the
+    app's), or one WebSocket connection's :class:`~mockserver.delivery_ws.WsChannel`."""
+
+    async def deliver(
+        self, request: web.Request, reply: Reply, ctx: RequestContext, base_headers: dict[str, str]
+    ) -> web.StreamResponse: ...
+
+
+def faulted(request: web.Request, step: Step | None, reply: Reply) -> Reply:
+    """The reply as the step's faults leave it."""
+    return reply if step is None else request.app[ENGINE].apply(step, reply, request[CTX])
+
+
+async def send(
+    request: web.Request, step: Step | None, reply: Reply, via: Deliverer | None = None
+) -> web.StreamResponse:
+    """Apply the step's faults to the reply and deliver it (over HTTP unless ``via`` says)."""
     app = request.app
     ctx: RequestContext = request[CTX]
-    if step is not None:
-        reply = app[ENGINE].apply(step, reply, ctx)
-    return await app[DELIVERY].deliver(request, reply, ctx, base_headers(ctx, app[CLOCK]))
+    deliverer = via if via is not None else app[DELIVERY]
+    return await deliverer.deliver(request, faulted(request, step, reply), ctx, base_headers(ctx, app[CLOCK]))

@@ -22,8 +22,9 @@ from openai.types.chat.completion_create_params import (
 from .. import errors
 from ..app_keys import CLOCK, CTX
 from ..content import count_tokens, generate_text, new_id, rng_for, text_of, tokenize
+from ..endpoints import CHAT_COMPLETIONS
 from ..reply import Reply, StreamEvent, Vocabulary
-from ..scenario.schema import ResponseSpec
+from ..scenario.specs import ResponseSpec
 from ..web_handling import check_model, plan, read_json, send
 from . import params, request_types
 from .pace import PACE_HEADER, chat_pace
@@ -366,7 +367,7 @@ async def create(request: web.Request) -> web.StreamResponse:
         own=frozenset({"messages"}),
     )
     check_model(request, req.model)
-    step = plan(request, "chat.completions", req.stream, req.model)
+    step = plan(request, CHAT_COMPLETIONS, req.stream, req.model)
     ctx = request[CTX]
     spec = chat_pace(step.response, step.attempt > 0, request.headers.get(PACE_HEADER))
     choices = build_choices(req, spec, ctx.seed)
@@ -394,7 +395,7 @@ def _error_event(error: dict[str, Any], previous: list[StreamEvent]) -> StreamEv
 
 # how Chat Completions speaks, for the faults (see mockserver.reply.Vocabulary)
 VOCABULARY = Vocabulary(
-    "chat.completions",
+    CHAT_COMPLETIONS,
     error_event=_error_event,
     malformed='{"id": "chatcmpl-mock", "choices": [{"delta": {"content": "unterminated',
 )

@@ -17,17 +17,18 @@ from typing import Any
 from aiohttp import web
 
 from .. import errors
-from ..app_keys import CLOCK, CTX, DELIVERY, ENGINE, SHARED_DB, STATE
+from ..app_keys import CLOCK, CTX, SHARED_DB, STATE
 from ..clock import Clock
 from ..context import RequestContext
 from ..delivery_ws import WsChannel
+from ..endpoints import REALTIME
 from ..reply import COMPLETE, Reply, StreamEvent, Vocabulary
 from ..scenario.engine import Step
-from ..web_handling import base_headers, check_model, plan
+from ..web_handling import base_headers, check_model, faulted, plan, send
 from . import realtime_events as E
 from .realtime_session import Outcome, RealtimeSession
 
-ENDPOINT = "realtime"
+ENDPOINT = REALTIME
 
 
 def _error_event(error: dict[str, Any], previous: list[StreamEvent]) -> StreamEvent:
@@ -42,7 +43,7 @@ def _error_event(error: dict[str, Any], previous: list[StreamEvent]) -> StreamEv
 
 # how the Realtime API speaks, for the faults (see mockserver.reply.Vocabulary)
 VOCABULARY = Vocabulary(
-    "realtime",
+    ENDPOINT,
     error_event=_error_event,
     malformed='{"type": "response.output_audio.delta", "event_id": "event_bad", "delta": "unterminated',
 )
@@ -63,8 +64,7 @@ def connection_key(request: web.Request, ctx: RequestContext) -> str:
 def refusal(step: Step, opening: StreamEvent, model: str, ctx: RequestContext, request: web.Request) -> Reply:
     """The step's faults applied to the connection's opening: a reply without events (an error
     status, a reset before any byte) or one that never starts means the upgrade is refused."""
-    probe = Reply(events=[opening], model=model, vocabulary=VOCABULARY)
-    return request.app[ENGINE].apply(step, probe, ctx) if step.faults else probe
+    return faulted(request, step, Reply(events=[opening], model=model, vocabulary=VOCABULARY))
 
 
 def response_step(step: Step) -> Step:
@@ -90,8 +90,8 @@ async def connect(request: web.Request) -> web.StreamResponse:
     session = RealtimeSession(ctx.seed, connection_key(request, ctx), model, request.app[CLOCK].wall())
     opening = session.created()
     probe = refusal(step, StreamEvent(opening, type="session.created"), model, ctx, request)
-    if probe.events is None or probe.hangs:
-        return await request.app[DELIVERY].deliver(request, probe, ctx, base_headers(ctx, clock))
+    if probe.events is None or probe.hangs:  # refused: the faults' answer goes out over HTTP
+        return await send(request, None, probe)
     ctx.entry.faults = [f.name for f in step.faults]
     await channel.open({**base_headers(ctx, clock), **probe.headers})
     conversation = Conversation(request, channel, session, response_step(step), model, clock)
@@ -155,11 +155,12 @@ class Conversation:
 
     async def respond(self, response: E.ResponsePlan) -> None:
         events = E.response_events(self.session.ids, response, self.step.response)
-        reply = Reply(events=events, model=self.model, vocabulary=VOCABULARY)
-        if self.step.faults:
-            reply = self.request.app[ENGINE].apply(self.step, reply, self.request[CTX])
+        reply = faulted(
+            self.request, self.step, Reply(events=events, model=self.model, vocabulary=VOCABULARY)
+        )
         try:
-            ending = await self.channel.play(reply)
+            await send(self.request, None, reply, via=self.channel)
+            ending = self.channel.ending  # read before any other response's delivery can run
         except ConnectionResetError:
             ending = None
         finished = ending == COMPLETE and bool(reply.events) and reply.events[-1].type == "response.done"

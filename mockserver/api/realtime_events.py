@@ -14,7 +14,7 @@ from typing import Any
 from .. import errors
 from ..content import new_id, tokenize
 from ..reply import StreamEvent
-from ..scenario.schema import ResponseSpec
+from ..scenario.specs import ResponseSpec
 from . import realtime_audio as audio
 from .realtime_vad import VAD_DEFAULTS
 

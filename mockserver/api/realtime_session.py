@@ -18,7 +18,7 @@ import orjson
 
 from .. import errors
 from ..content import count_tokens, generate_text, rng_for, text_of, tokenize
-from ..scenario.schema import ResponseSpec
+from ..scenario.specs import ResponseSpec
 from . import realtime_audio as audio
 from . import realtime_events as E
 from .realtime_vad import VAD_DEFAULTS, VAD_TYPES, Detector

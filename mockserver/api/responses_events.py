@@ -17,10 +17,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import png
+from .. import picture
 from ..content import count_tokens, generate_text, new_id, rng_for, text_of, tokenize
 from ..reply import StreamEvent
-from ..scenario.schema import ResponseSpec
+from ..scenario.specs import ResponseSpec
 from .responses_request import ResponsesRequest
 from .schema_fill import instance_for
 from .tool_pick import auto_pick
@@ -137,15 +137,17 @@ def answer_text(req: ResponsesRequest, spec: ResponseSpec, seed: int, key: tuple
 
 def plan_image(tool: dict[str, Any], seed: int, key: tuple[Any, ...]) -> ImagePlan:
     cfg = {**IMAGE_TOOL_DEFAULTS, **tool}
-    size = png.AUTO_SIZE if cfg["size"] == "auto" else cfg["size"]
+    size = picture.AUTO_SIZE if cfg["size"] == "auto" else cfg["size"]
     background = "opaque" if cfg["background"] == "auto" else cfg["background"]
     quality = RESOLVED_QUALITY if cfg["quality"] == "auto" else cfg["quality"]
     n = int(cfg["partial_images"])
     image_key = repr(key)
     fmt = cfg["output_format"]
-    partials = [png.render_b64(seed, image_key, size, (i + 1) / (n + 1), fmt, background) for i in range(n)]
-    final = png.render_b64(seed, image_key, size, 1.0, fmt, background)
-    return ImagePlan(partials, final, size, quality, background, png.encoded_format(fmt))
+    partials = [
+        picture.render_b64(seed, image_key, size, (i + 1) / (n + 1), fmt, background) for i in range(n)
+    ]
+    final = picture.render_b64(seed, image_key, size, 1.0, fmt, background)
+    return ImagePlan(partials, final, size, quality, background, picture.encoded_format(fmt))
 
 
 # --- objects ---------------------------------------------------------------------------------
