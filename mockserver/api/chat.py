@@ -33,6 +33,9 @@ from .tool_pick import auto_pick
 
 ROLES = ("system", "assistant", "user", "function", "tool", "developer")
 FINGERPRINT = "fp_mock0001"
+REQUIRED_WITHOUT_TOOLS = (
+    "Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are specified."
+)
 
 
 @dataclass(slots=True)
@@ -123,27 +126,15 @@ def parse_request(body: dict[str, Any]) -> ChatRequest:
             )
         names.append(fn["name"])
     tool_choice = body.get("tool_choice")
-    if tool_choice is not None:
-        if isinstance(tool_choice, str):
-            if tool_choice not in ("none", "auto", "required"):
-                raise errors.invalid_value(
-                    "tool_choice",
-                    f"Invalid value: '{tool_choice}'. Supported values are: 'none', 'auto', and 'required'.",
-                )
-            if tool_choice == "required" and not tools:
-                raise errors.invalid_value(
-                    "tool_choice",
-                    "Invalid value for 'tool_choice': "
-                    "'tool_choice' is only allowed when 'tools' are specified.",
-                )
-        elif isinstance(tool_choice, dict):
-            name = (tool_choice.get("function") or {}).get("name")
-            if name not in names:
-                raise errors.invalid_value(
-                    "tool_choice", f"Invalid value for 'tool_choice': function '{name}' is not in 'tools'."
-                )
-        else:
-            raise errors.invalid_type("tool_choice", "one of a string or object", tool_choice)
+    if (
+        tool_choice is not None
+        and params.tool_choice_mode(tool_choice, bool(tools), REQUIRED_WITHOUT_TOOLS) is None
+    ):
+        name = (tool_choice.get("function") or {}).get("name")
+        if name not in names:
+            raise errors.invalid_value(
+                "tool_choice", f"Invalid value for 'tool_choice': function '{name}' is not in 'tools'."
+            )
     response_format = params.optional(body, "response_format", dict)
     if response_format is not None:
         rtype = response_format.get("type")
