@@ -195,3 +195,51 @@ def test_responses_stream_in_text_when_nothing_is_mentioned(client):
         deltas = "".join(e.delta for e in stream if e.type == "response.output_text.delta")
         final = stream.get_final_response()
     assert [item.type for item in final.output] == ["message"] and final.output_text == deltas != ""
+
+
+# --- a tool_choice the API refuses -------------------------------------------------------------
+
+CHAT_REFUSALS = [
+    (
+        "sometimes",
+        CHAT_TOOLS,
+        "Invalid value: 'sometimes'. Supported values are: 'none', 'auto', and 'required'.",
+    ),
+    (
+        "required",
+        None,
+        "Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are specified.",
+    ),
+    (7, CHAT_TOOLS, None),
+]
+RESPONSES_REFUSALS = [
+    (
+        "sometimes",
+        RESPONSES_TOOLS,
+        "Invalid value: 'sometimes'. Supported values are: 'none', 'auto', and 'required'.",
+    ),
+    ("required", None, "Tool choice 'required' must be specified with 'tools' parameter."),
+    (7, RESPONSES_TOOLS, None),
+]
+
+
+@pytest.mark.parametrize(("tool_choice", "tools", "message"), CHAT_REFUSALS)
+def test_chat_refuses_a_bad_tool_choice_naming_it(client, tool_choice, tools, message):
+    with pytest.raises(openai.BadRequestError) as exc:
+        client.chat.completions.create(
+            model="gpt-4o", messages=user("hi"), tool_choice=tool_choice, tools=tools or openai.omit
+        )
+    assert exc.value.param == "tool_choice"
+    if message is not None:
+        assert exc.value.body["message"] == message
+
+
+@pytest.mark.parametrize(("tool_choice", "tools", "message"), RESPONSES_REFUSALS)
+def test_responses_refuse_a_bad_tool_choice_naming_it(client, tool_choice, tools, message):
+    with pytest.raises(openai.BadRequestError) as exc:
+        client.responses.create(
+            model="gpt-4o", input="hi", tool_choice=tool_choice, tools=tools or openai.omit
+        )
+    assert exc.value.param == "tool_choice"
+    if message is not None:
+        assert exc.value.body["message"] == message
