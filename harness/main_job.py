@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .load.cpu_report import cpu_lines
-from .report_files import Row, render_table, write_report
+from .report_files import Row, report_table, write_report
 
 
 @dataclass
@@ -134,7 +134,7 @@ def _run_job(settings: JobSettings, out_dir: Path, log_path: Path, say) -> int:
         rows += load_rows
     files = write_report(out_dir, rows, catalogue, load_doc, machine())
     say("")
-    say(render_table(rows))
+    say(report_table(rows))
     say("")
     if load_doc is not None and (cpu := cpu_lines(load_doc.get("cpu"))):
         for line in cpu:  # whether the figures above are the stack's or the machine's

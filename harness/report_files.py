@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import html
 import json
-import textwrap
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+
+from .text_table import text_table
 
 
 @dataclass(slots=True)
@@ -34,25 +35,17 @@ COLUMNS = {
 CELL_WIDTH = 60  # longer texts wrap onto more lines; nothing is cut
 
 
-def render_table(rows: Sequence[Row]) -> str:
+def report_table(rows: Sequence[Row]) -> str:
     """One table per section, each with headers that say what its columns hold, then the verdict."""
     lines: list[str] = []
     for section in dict.fromkeys(r.section for r in rows):
         mine = [r for r in rows if r.section == section]
         head = ("verdict", "section", *COLUMNS.get(section, ("check", "expected", "got")))
         body = [("PASS" if r.ok else "FAIL", r.section, r.name, r.expected, r.got) for r in mine]
-        cells = [[textwrap.wrap(str(c), CELL_WIDTH) or [""] for c in line] for line in [head, *body]]
-        widths = [max(len(part) for line in cells for part in line[i]) for i in range(len(head))]
-        sep = "  ".join("-" * w for w in widths)
+        table = text_table([head, *body], wrap=CELL_WIDTH)
         if lines:
             lines.append("")
-        for n, line in enumerate(cells):
-            for k in range(max(len(c) for c in line)):
-                parts = [c[k] if k < len(c) else "" for c in line]
-                lines.append("  ".join(p.ljust(w) for p, w in zip(parts, widths, strict=True)).rstrip())
-            if n == 0:
-                lines.append(sep)
-        lines.append(sep)
+        lines += [*table, table[1]]  # the rule under the header closes the section too
     passed = sum(r.ok for r in rows)
     verdict = "PASS" if rows and passed == len(rows) else "FAIL"
     return "\n".join([*lines, f"{verdict}: {passed}/{len(rows)} checks passed"])

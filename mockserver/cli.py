@@ -101,6 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
         "schema",
         help="print the JSON Schema of scenario files (for editors: # yaml-language-server: $schema=<file>)",
     )
+    sub.add_parser("faults", help="print every fault with its fields, as a Markdown table")
     return p
 
 
@@ -151,6 +152,11 @@ def main(argv: list[str] | None = None) -> int:
         from .scenario.json_schema import dumps
 
         sys.stdout.write(dumps())
+        return 0
+    if args.command == "faults":
+        from .scenario.fault_table import markdown
+
+        sys.stdout.write(markdown())
         return 0
     from .scenario import cli_commands
 

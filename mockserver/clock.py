@@ -35,10 +35,6 @@ class Clock:
         :meth:`seconds`): every scaled duration goes through these two."""
         return real_seconds * 1000.0 / self.time_scale
 
-    def scenario_ms_since(self, start_monotonic: float) -> float:
-        """Scenario milliseconds elapsed since ``start_monotonic``."""
-        return self.scenario_ms(self.monotonic() - start_monotonic)
-
     async def sleep(self, ms: float) -> None:
         delay = self.seconds(ms)
         if delay > 0:

@@ -326,7 +326,3 @@ def _closed_response() -> web.StreamResponse:
     resp = web.Response(status=499)
     resp.force_close()
     return resp
-
-
-def json_default(obj: Any) -> Any:  # pragma: no cover - used for debugging only
-    return str(obj)

@@ -50,6 +50,7 @@ class WsChannel:
         self.ws = web.WebSocketResponse(compress=False, autoping=True, max_msg_size=16 * 1024 * 1024)
         self._lock = asyncio.Lock()
         self.gone = False  # the connection was cut by a fault
+        self.ending: str | None = None  # how the last reply it delivered ended
 
     async def open(self, headers: dict[str, str]) -> None:
         from .app_keys import DELIVERY
@@ -94,6 +95,15 @@ class WsChannel:
                 await Clock.sleep_real(step)
                 await self.ws.ping()
         await Clock.sleep_until(at)
+
+    async def deliver(
+        self, request: web.Request, reply: R.Reply, ctx: RequestContext, base_headers: dict[str, str]
+    ) -> web.StreamResponse:
+        """The delivery contract of :func:`mockserver.web_handling.send` on an open connection:
+        play the reply (one response's events) and keep how it ended in :attr:`ending`."""
+        self.ending = None
+        self.ending = await self.play(reply)
+        return self.ws
 
     async def play(self, reply: R.Reply) -> str:
         """Send the reply's events with their timing; returns how the reply ended."""

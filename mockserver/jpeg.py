@@ -1,6 +1,6 @@
 """Baseline JPEG for pictures made of flat cells, in pure Python.
 
-:mod:`mockserver.png` draws on a grid of square cells whose side is a multiple of 8 pixels, so
+:mod:`mockserver.picture` draws on a grid of square cells whose side is a multiple of 8 pixels, so
 every 8x8 block of the picture is one colour. A flat block has a single DCT coefficient (DC), so
 the file needs no AC data at all: each block is its DC difference and an end-of-block code. The
 result is an ordinary baseline JFIF file (4:4:4, Huffman-coded) that any decoder reads, and

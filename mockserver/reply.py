@@ -21,7 +21,6 @@ DROPPED = "dropped"  # connection closed (FIN) without ending the body: the upst
 RESET = "reset"  # TCP reset (RST)
 TRUNCATED = "truncated"  # cut inside a frame, then closed
 HANG = "hang"  # never end; the client has to give up
-ENDINGS = (COMPLETE, DROPPED, RESET, TRUNCATED, HANG)
 
 
 @dataclass(slots=True)
@@ -103,10 +102,6 @@ class Reply:
     faults: list[str] = field(default_factory=list)  # names of the faults that shaped it
     model: str | None = None
     vocabulary: Vocabulary = GENERIC  # how the API that built it speaks (see Vocabulary)
-
-    @property
-    def streaming(self) -> bool:
-        return self.events is not None
 
     @property
     def hangs(self) -> bool:

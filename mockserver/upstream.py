@@ -17,6 +17,8 @@ from urllib.parse import urlsplit
 import orjson
 from aiohttp import web
 
+from . import endpoints as E
+
 # hop-by-hop headers (RFC 9110 7.6.1) and those the relay's HTTP client writes itself
 HOP_BY_HOP = frozenset(
     (
@@ -119,14 +121,14 @@ def is_reset(exc: BaseException) -> bool:
 # --- what a request is, for a scenario's match ------------------------------------------------
 
 _ENDPOINTS = (
-    ("POST", r"/chat/completions", "chat.completions"),
-    ("POST", r"/responses", "responses"),
-    ("GET", r"/responses/[^/]+", "responses.retrieve"),
-    ("POST", r"/responses/[^/]+/cancel", "responses.cancel"),
-    ("POST", r"/images/generations", "images.generations"),
-    ("POST", r"/images/edits", "images.edits"),
-    ("POST", r"/embeddings", "embeddings"),
-    ("GET", r"/models(?:/[^/]+)?", "models"),
+    ("POST", r"/chat/completions", E.CHAT_COMPLETIONS),
+    ("POST", r"/responses", E.RESPONSES),
+    ("GET", r"/responses/[^/]+", E.RESPONSES_RETRIEVE),
+    ("POST", r"/responses/[^/]+/cancel", E.RESPONSES_CANCEL),
+    ("POST", r"/images/generations", E.IMAGES_GENERATIONS),
+    ("POST", r"/images/edits", E.IMAGES_EDITS),
+    ("POST", r"/embeddings", E.EMBEDDINGS),
+    ("GET", r"/models(?:/[^/]+)?", E.MODELS),
 )
 
 

@@ -35,6 +35,7 @@ from .app_keys import CTX, DELIVERY, ENGINE, STATE
 from .clock import Clock
 from .context import RequestContext
 from .delivery import CLIENT_GONE, close_transport, record_bytes, record_event
+from .endpoints import CHAT_COMPLETIONS, RESPONSES
 from .record.exchange import FrameSplitter
 from .replay import frame_event
 from .reply import COMPLETE, DROPPED, GENERIC, RESET, Reply, Vocabulary
@@ -46,7 +47,7 @@ CLIENT_KEY = "upstream_client"
 URL_KEY = "upstream_url"
 # the mock's own headers, which select and pace the mock: they stop here
 CONSUMED = frozenset(("x-mock-scenario", "x-mock-time-scale"))
-VOCABULARIES: dict[str, Vocabulary] = {"chat.completions": chat.VOCABULARY, "responses": responses.VOCABULARY}
+VOCABULARIES: dict[str, Vocabulary] = {CHAT_COMPLETIONS: chat.VOCABULARY, RESPONSES: responses.VOCABULARY}
 CLIENT_HEADERS_ONLY = ("Accept", "Accept-Encoding", "User-Agent", "Content-Type")
 
 

@@ -75,6 +75,7 @@ async def mock_middleware(request: web.Request, handler: Callable[[web.Request],
         scenario=scenario,
         # a count, not a number to convert at any length: 5,000 digits made int() raise (before auth)
         retry_count=int(retry) if retry and retry.isdigit() and len(retry) <= 9 else None,
+        user_agent=request.headers.get("User-Agent", "")[:200] or None,
     )
     ctx = RequestContext(
         request_id=request_id, session=session, scenario=scenario, entry=entry, t0=t0, seed=config.seed

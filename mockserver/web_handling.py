@@ -5,8 +5,9 @@ these; the app (``web_app.py``) routes to them, so nothing imports back into the
 
 from __future__ import annotations
 
+import itertools
 import json
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 from aiohttp import web
@@ -18,6 +19,8 @@ from .context import RequestContext
 from .replay import reply_of as replay_of
 from .reply import Reply
 from .scenario.engine import Step
+
+MAX_JOURNALLED_FIELDS = 64  # a hostile body's thousand keys do not grow the journal
 
 
 def base_headers(ctx: RequestContext, clock: Clock) -> dict[str, str]:
@@ -63,6 +66,9 @@ async def read_json(request: web.Request) -> dict[str, Any]:
             raise errors.invalid_json() from None
     if not isinstance(body, dict):
         raise errors.invalid_json()
+    ctx = request.get(CTX)
+    if ctx is not None:  # what the client sent, for the journal: the field names, not their values
+        ctx.entry.body_fields = sorted(k[:64] for k in itertools.islice(body, MAX_JOURNALLED_FIELDS))
     return body
 
 
@@ -81,12 +87,27 @@ def plan(request: web.Request, endpoint: str, stream: bool, model: str | None) -
     return step
 
 
-async def send(request: web.Request, step: Step | None, reply: Reply) -> web.StreamResponse:
-    """Apply the step's faults to the reply and deliver it."""
+class Deliverer(Protocol):
+    """What writes a Reply to the client: the HTTP/SSE :class:`~mockserver.delivery.Delivery` (the
+    app's), or one WebSocket connection's :class:`~mockserver.delivery_ws.WsChannel`."""
+
+    async def deliver(
+        self, request: web.Request, reply: Reply, ctx: RequestContext, base_headers: dict[str, str]
+    ) -> web.StreamResponse: ...
+
+
+def faulted(request: web.Request, step: Step | None, reply: Reply) -> Reply:
+    """The reply as the step's faults leave it."""
+    return reply if step is None else request.app[ENGINE].apply(step, reply, request[CTX])
+
+
+async def send(
+    request: web.Request, step: Step | None, reply: Reply, via: Deliverer | None = None
+) -> web.StreamResponse:
+    """Apply the step's faults to the reply and deliver it (over HTTP unless ``via`` says)."""
     app = request.app
     ctx: RequestContext = request[CTX]
     if step is not None and step.response.replay is not None:
         reply = replay_of(step.response.replay, reply)  # a recording is this reply's source
-    if step is not None:
-        reply = app[ENGINE].apply(step, reply, ctx)
-    return await app[DELIVERY].deliver(request, reply, ctx, base_headers(ctx, app[CLOCK]))
+    deliverer = via if via is not None else app[DELIVERY]
+    return await deliverer.deliver(request, faulted(request, step, reply), ctx, base_headers(ctx, app[CLOCK]))

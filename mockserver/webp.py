@@ -1,6 +1,6 @@
 """Lossless WebP (VP8L) for pictures made of flat cells, in pure Python.
 
-:mod:`mockserver.png` draws on a grid of square cells, so the picture compresses to literal
+:mod:`mockserver.picture` draws on a grid of square cells, so the picture compresses to literal
 pixels and LZ77 copies: each cell's first pixel is a literal and the rest of the cell's row is a
 copy of the pixel to its left; a pixel row equal to the one above is one copy of the row above.
 The prefix codes are fixed (8 bits per colour channel, 9 per green literal), which keeps the

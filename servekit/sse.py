@@ -85,6 +85,7 @@ class SSEReader:
         self._buffer = b""
         self._event: str | None = None
         self._data: list[str] = []
+        self.unknown: list[str] = []  # lines that are no SSE field (a checker may flag them)
 
     def feed(self, chunk: bytes) -> list[Frame]:
         self._buffer += chunk
@@ -118,4 +119,6 @@ class SSEReader:
             self._event = value
         elif field == "data":
             self._data.append(value)
+        elif field not in ("id", "retry"):
+            self.unknown.append(line)
         return None

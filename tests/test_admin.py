@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.error
 import urllib.request
 import uuid
 from pathlib import Path
@@ -77,6 +78,22 @@ def test_journal_entry_has_every_field_of_a_streamed_request(mock, session):
     assert entry["bytes_sent"] > 0 and entry["received_at"] > 1.6e9
     assert 0 <= entry["first_byte_ms"] <= entry["first_content_ms"] <= entry["last_byte_ms"]
     assert entry["event_types"][-1] == "done"
+    assert entry["user_agent"] == f"OpenAI/Python {openai.__version__}"
+    assert entry["body_fields"] == ["messages", "model", "stream"]  # what the client sent
+
+
+def test_the_journal_keeps_the_field_names_of_a_body_not_its_values(mock, session):
+    body = json.dumps({"model": "gpt-4o", "messages": MESSAGES, **{f"x{i}": i for i in range(100)}})
+    req = urllib.request.Request(
+        mock.base_url + "/chat/completions",
+        data=body.encode(),
+        headers={"Authorization": "Bearer sk-test", "X-Mock-Session": session, "User-Agent": "u" * 500},
+    )
+    with pytest.raises(urllib.error.HTTPError):  # x0…: not chat completions fields
+        urllib.request.urlopen(req, timeout=5)
+    (entry,) = journal(mock, session)
+    assert entry["user_agent"] == "u" * 200
+    assert len(entry["body_fields"]) == 64 and {"model", "messages"} <= set(entry["body_fields"])
 
 
 def test_client_gone_is_recorded_when_the_client_leaves_mid_stall(mock, session):

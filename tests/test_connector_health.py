@@ -160,6 +160,9 @@ async def test_stream_failures_fail_only_the_streaming_step(aiohttp_server, hand
     [
         ("text/event-stream", ['data: {"choices": []}', "", "data: [DONE]"], None),
         ("text/event-stream", ["hello"], INVALID_STREAM),
+        ("text/event-stream", ["id: 1", "retry: 100", 'data: {"choices": []}', "", "data: [DONE]", ""], None),
+        ("text/event-stream", ['data: {"choices": []}', "", "data: [DONE", ""], INVALID_STREAM),
+        ("text/event-stream", ['data: {"choices": []}', ""], STREAM_CUT),
         ("text/event-stream", ["data: not json", "data: [DONE]"], INVALID_STREAM),
         ("text/event-stream", [": ping", ""], NO_STREAM_DATA),
         ("application/json", [], INVALID_STREAM),

@@ -68,8 +68,15 @@ def test_stream_helper_with_a_named_tool_still_parses_the_call(client):
 
 
 def test_auto_without_a_tool_call_stops(client):
-    r = client.chat.completions.create(model="gpt-4o", messages=MSG, tools=[TOOL], tool_choice="auto")
+    joke = [{"role": "user", "content": "Tell me a joke"}]  # nothing the weather tool is for
+    r = client.chat.completions.create(model="gpt-4o", messages=joke, tools=[TOOL], tool_choice="auto")
     assert r.choices[0].message.tool_calls is None and r.choices[0].finish_reason == "stop"
+
+
+def test_auto_with_a_tool_call_ends_tool_calls(client):
+    r = client.chat.completions.create(model="gpt-4o", messages=MSG, tools=[TOOL], tool_choice="auto")
+    assert r.choices[0].message.tool_calls[0].function.name == "get_weather"
+    assert r.choices[0].finish_reason == "tool_calls"
 
 
 # --- unknown model ---------------------------------------------------------------------------

@@ -1,6 +1,6 @@
-"""The Realtime API's voice-app half through ``client.realtime.connect()``: server VAD turns,
-input audio transcription, function calls and their outputs, interrupting and cancelling a
-response, and retrieving, truncating and deleting items. Every server event is validated
+"""The Realtime API's voice-app half through ``client.realtime.connect()``: server VAD turns and
+its idle timeout, input audio transcription, function calls and their outputs, interrupting and
+cancelling a response, out-of-band responses, and retrieving, truncating and deleting items. Every server event is validated
 against the SDK's own union type; scenario faults reach function-call responses too."""
 
 from __future__ import annotations
@@ -44,6 +44,14 @@ ASK_WEATHER = {
 }
 HELLO = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "Hello there"}]}
 MANUAL_TURNS = {"type": "realtime", "audio": {"input": {"turn_detection": None}}}
+TEXT_ONLY = {**MANUAL_TURNS, "output_modalities": ["text"]}
+
+
+def idle_after(ms: int, **vad) -> dict:
+    return {
+        "type": "realtime",
+        "audio": {"input": {"turn_detection": {"type": "server_vad", "idle_timeout_ms": ms, **vad}}},
+    }
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +64,10 @@ def mock(tmp_path_factory):
     (folder / "rt-slow.yaml").write_text(
         "description: A slow spoken answer, to interrupt.\n"
         "match: {endpoint: realtime}\nresponse: {ttft_ms: 20000, inter_token_ms: 20000, tokens: 8}\n"
+    )
+    (folder / "rt-paced.yaml").write_text(
+        "description: Short text answers that take a while, to overlap.\n"
+        "match: {endpoint: realtime}\nresponse: {ttft_ms: 10000, inter_token_ms: 2000, tokens: 5}\n"
     )
     config = MockConfig(port=0, scenario_paths=[str(FAULTS), str(folder)], time_scale=0.01)
     with MockServer(config) as server:
@@ -403,3 +415,164 @@ async def test_a_user_item_cannot_be_truncated(mock):
         err = await recv(conn)
         assert err.type == "error" and err.error.code == "unsupported_content_type"
         assert err.error.message == "Only model output audio messages can be truncated"
+
+
+# --- the server VAD's idle timeout ---------------------------------------------------------------
+
+
+async def test_idle_timeout_after_an_answer_commits_the_silence_and_prompts_the_user(mock):
+    loop = asyncio.get_running_loop()
+    async with connect(mock) as conn:
+        session = await opened(conn, {**idle_after(5000), "output_modalities": ["text"]})
+        assert session.audio.input.turn_detection.idle_timeout_ms == 5000
+        await conn.conversation.item.create(item=HELLO)
+        await until(conn, "conversation.item.done")
+        asked = loop.time()  # the answer ends after this, and the timeout counts from its end
+        await conn.response.create()
+        await until(conn)
+        await append(conn, silence(300))  # the line stays quiet
+        triggered = await recv(conn)
+        waited = loop.time() - asked
+        assert triggered.type == "input_audio_buffer.timeout_triggered"
+        assert (triggered.audio_start_ms, triggered.audio_end_ms) == (0, 300)
+        assert 0.05 <= waited < 5  # 5 s of silence at a time scale of 0.01
+        committed, added, done = [await recv(conn) for _ in range(3)]
+        assert committed.type == "input_audio_buffer.committed"
+        assert committed.item_id == triggered.item_id == added.item.id == done.item.id
+        assert added.item.role == "user" and added.item.content[0].type == "input_audio"
+        events = await until(conn)  # the model prompts the user to go on
+        assert events[0].type == "response.created" and events[0].response.conversation_id.startswith("conv_")
+        (message,) = events[-1].response.output
+        assert message.content[0].text == "Are you still there?"
+
+
+async def test_idle_timeout_counts_from_the_end_of_the_answers_audio(mock):
+    loop = asyncio.get_running_loop()
+    async with connect(mock) as conn:
+        await opened(conn, idle_after(5000))
+        await conn.conversation.item.create(item=HELLO)
+        await until(conn, "conversation.item.done")
+        asked = loop.time()
+        await conn.response.create()
+        events = await until(conn)
+        spoken = b"".join(
+            base64.b64decode(e.delta) for e in events if e.type == "response.output_audio.delta"
+        )
+        playback_s = len(spoken) / 2 / 24_000 * 0.01
+        triggered = await recv(conn)
+        assert triggered.type == "input_audio_buffer.timeout_triggered"
+        assert loop.time() - asked >= 0.05 + playback_s
+        assert playback_s > 0.03  # the answer's audio is part of the wait, not a rounding error
+        assert [(await recv(conn)).type for _ in range(3)][0] == "input_audio_buffer.committed"
+        assert (await until(conn))[-1].response.status == "completed"
+
+
+async def test_speech_stops_the_idle_timer_until_the_next_answer(mock):
+    async with connect(mock) as conn:
+        await opened(conn, {**idle_after(5000, create_response=False), "output_modalities": ["text"]})
+        await conn.response.create()
+        await until(conn)
+        await append(conn, tone(300) + silence(300))  # the user answers within the timeout
+        kinds = [(await recv(conn)).type for _ in range(5)]
+        assert kinds[:2] == ["input_audio_buffer.speech_started", "input_audio_buffer.speech_stopped"]
+        await asyncio.sleep(0.15)  # three times the (scaled) timeout
+        await conn.conversation.item.retrieve(item_id="item_nope")
+        nxt = await recv(conn)
+        assert nxt.type == "error" and nxt.error.code == "item_not_found"  # no timeout came first
+
+
+@pytest.mark.parametrize(("value", "words"), [(1000, "below minimum"), (60_000, "above maximum")])
+async def test_an_idle_timeout_out_of_the_apis_range_is_an_error_event(mock, value, words):
+    async with connect(mock) as conn:
+        await opened(conn)
+        await conn.session.update(session=idle_after(value))
+        err = await recv(conn)
+        assert err.type == "error" and err.error.param == "session.audio.input.turn_detection.idle_timeout_ms"
+        assert words in err.error.message and str(value) in err.error.message
+
+
+# --- out-of-band responses -----------------------------------------------------------------------
+
+
+async def test_an_out_of_band_response_stays_out_of_the_conversation(mock):
+    async with connect(mock) as conn:
+        await opened(conn, TEXT_ONLY)
+        await conn.conversation.item.create(item=HELLO)
+        hello = (await until(conn, "conversation.item.done"))[-1].item
+        summarize = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "Sum up"}]}
+        await conn.response.create(
+            response={
+                "conversation": "none",
+                "metadata": {"purpose": "summary"},
+                "input": [{"type": "item_reference", "id": hello.id}, summarize],
+            }
+        )
+        events = await until(conn)
+        assert not [e.type for e in events if e.type.startswith("conversation.")]
+        assert [e.type for e in events][:2] == ["response.created", "response.output_item.added"]
+        created, done = events[0].response, events[-1].response
+        assert created.conversation_id is None and done.conversation_id is None
+        assert created.metadata == done.metadata == {"purpose": "summary"}
+        (message,) = done.output
+        assert done.status == "completed" and message.content[0].text
+        assert done.usage.input_tokens == 3 + 2 + 2  # the two items it was given: "Hello there", "Sum up"
+        await conn.conversation.item.retrieve(item_id=message.id)
+        assert (await recv(conn)).error.code == "item_not_found"  # not in the conversation
+        await conn.response.create()  # an ordinary response still joins it
+        kinds = [e.type for e in await until(conn)]
+        assert "conversation.item.added" in kinds and "conversation.item.done" in kinds
+
+
+async def test_out_of_band_responses_play_beside_the_conversations_own(mock):
+    async with connect(mock, "rt-paced") as conn:
+        await opened(conn, TEXT_ONLY)
+        await conn.response.create()
+        await conn.response.create(response={"conversation": "none", "metadata": {"n": "1"}})
+        await conn.response.create()  # a second one for the conversation must wait
+        done: dict[str, object] = {}
+        errors = []
+        while len(done) < 2:
+            event = await recv(conn)
+            if event.type == "error":
+                errors.append(event.error.code)
+            elif event.type == "response.done":
+                done[event.response.metadata and event.response.metadata.get("n") or "in-band"] = (
+                    event.response
+                )
+        assert errors == ["conversation_already_has_active_response"]
+        assert done["in-band"].conversation_id and done["1"].conversation_id is None
+        assert done["in-band"].status == done["1"].status == "completed"
+
+
+async def test_response_cancel_by_id_stops_an_out_of_band_response(mock):
+    async with connect(mock, "rt-paced") as conn:
+        await opened(conn, TEXT_ONLY)
+        await conn.response.create(response={"conversation": "none"})
+        created = await recv(conn)
+        assert created.type == "response.created"
+        await conn.response.cancel()  # no response id: the conversation's, and it has none
+        assert (await until(conn, "error"))[-1].error.code == "response_cancel_not_active"
+        await conn.response.cancel(response_id=created.response.id)
+        events = await until(conn)
+        assert events[-1].response.id == created.response.id and events[-1].response.status == "cancelled"
+
+
+async def test_bad_out_of_band_requests_are_error_events(mock):
+    async with connect(mock) as conn:
+        await opened(conn, TEXT_ONLY)
+        bad = [
+            ({"conversation": "conv_other"}, "response.conversation"),
+            (
+                {"conversation": "none", "input": [{"type": "item_reference", "id": "item_x"}]},
+                "response.input[0].id",
+            ),
+            (
+                {"conversation": "none", "input": [{"type": "message", "role": "robot", "content": []}]},
+                "response.input[0].role",
+            ),
+            ({"conversation": "none", "metadata": {"n": 1}}, "response.metadata"),
+        ]
+        for response, param in bad:
+            await conn.send({"type": "response.create", "response": response})
+            err = await recv(conn)
+            assert err.type == "error" and err.error.param == param

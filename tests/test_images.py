@@ -21,7 +21,7 @@ from openai.types import (
 from PIL import Image
 
 from mockserver.api.images import GENERATIONS, ImageRequest, stream_events
-from mockserver.png import render_png
+from mockserver.picture import render as render_png
 from mockserver.scenario.schema import ResponseSpec
 
 EVENT_TYPES = {

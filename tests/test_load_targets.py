@@ -8,7 +8,7 @@ import pytest
 
 from harness.load.samples import LoadSamples, results_of
 from harness.load.stream_watch import StreamOutcome
-from harness.load.targets import TargetsError, evaluate, load_targets, render_table
+from harness.load.targets import TargetsError, evaluate, load_targets, verdict_table
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -43,7 +43,7 @@ def test_a_run_missing_targets_prints_which_and_by_how_much():
         "error rate",
         "retry rate",
     ]
-    table = render_table(verdicts)
+    table = verdict_table(verdicts)
     lines = table.splitlines()
     assert lines[0].split() == ["target", "limit", "measured", "verdict"]
     assert "TTFT p95" in lines[3] and "< 350.0 ms" in lines[3] and "612.5 ms" in lines[3]
@@ -57,7 +57,7 @@ def test_no_samples_is_a_miss_not_a_pass():
         load_targets(ROOT / "loadtests" / "targets.yaml"), results_of([], [])["measured"] | {"users": 100}
     )
     assert [v.ok for v in verdicts] == [True, False, False, False]
-    assert "no data" in render_table(verdicts)
+    assert "no data" in verdict_table(verdicts)
 
 
 @pytest.mark.parametrize(

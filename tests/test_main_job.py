@@ -8,7 +8,7 @@ import zlib
 from harness.cli import main
 from harness.load.cpu_report import cpu_document
 from harness.load.proc_cpu import CpuUse
-from harness.report_files import Row, render_table, write_report
+from harness.report_files import Row, report_table, write_report
 
 
 def _png_size(data: bytes) -> tuple[int, int]:
@@ -24,7 +24,7 @@ def test_table_says_fail_when_one_row_fails():
         Row("catalogue", "a", True, "x", "as expected"),
         Row("load", "TTFT p95", False, "< 350 ms", "900 ms"),
     ]
-    text = render_table(rows)
+    text = report_table(rows)
     assert text.splitlines()[-1] == "FAIL: 1/2 checks passed"
     assert "FAIL     load" in text and "PASS     catalogue" in text
     # each section's header says what its columns hold
@@ -34,7 +34,7 @@ def test_table_says_fail_when_one_row_fails():
 
 def test_long_texts_wrap_and_are_never_cut():
     reason = "TargetsError: cannot read targets: /a/very/long/path/" + "x" * 80 + "/targets.yaml"
-    lines = render_table([Row("load", "load run", False, "completes", reason)]).splitlines()
+    lines = report_table([Row("load", "load run", False, "completes", reason)]).splitlines()
     at = lines[0].index("measured")
     body = lines[2 : lines.index(lines[1], 2)]  # between the header's rule and the closing one
     assert "".join(line[at:] for line in body).replace(" ", "") == reason.replace(" ", "")

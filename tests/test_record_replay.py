@@ -27,7 +27,7 @@ import yaml
 from harness.repro.run import run_scenario
 from mockserver.cli import build_parser
 from mockserver.config import MockConfig
-from mockserver.png import render_b64
+from mockserver.picture import render_b64
 from mockserver.record.proxy import Recorder, create_record_app
 from mockserver.scenario.loader import CATALOGUE
 from mockserver.scenario.schema import parse_file

@@ -73,7 +73,9 @@ def test_unknown_scenario_name_is_a_clear_error(capsys):
 def test_bad_stack_block_names_the_file_and_field(tmp_path):
     path = tmp_path / "bad-drive.yaml"
     path.write_text("description: x\nstack: {drive: websocket}\nexpect: {wire: {requests: 0}}\n")
-    with pytest.raises(ScenarioFileError, match=r"bad-drive.yaml: stack.drive: expected one of sdk, gateway"):
+    with pytest.raises(
+        ScenarioFileError, match=r"bad-drive.yaml:2: stack.drive: expected one of sdk, gateway"
+    ):
         run_scenario(str(path))
 
 
@@ -169,13 +171,13 @@ def test_mixing_operators_and_fields_is_refused(tmp_path):
         "description: x\nstack: {drive: registry, input: {service: s}}\n"
         "expect: {registry: {error: {contains: x, code: y}}}\n"
     )
-    with pytest.raises(ScenarioFileError, match="expect.registry.error: mixes operators"):
+    with pytest.raises(ScenarioFileError, match=r"mixed.yaml:3: expect.registry.error: mixes operators"):
         run_scenario(str(path))
 
 
 def test_the_memory_growth_repro_catches_a_client_that_keeps_every_event(monkeypatch):
     from harness.connectors import StreamEventDebugger
-    from harness.repro.runners import stream as stream_runner
+    from harness.repro.drivers import stream as stream_runner
 
     class HoardingDebugger(StreamEventDebugger):
         def record(self, event):

@@ -15,8 +15,8 @@ import pytest
 import yaml
 
 from harness.repro import run_scenario
-from harness.repro.runners import retry_facts
-from harness.repro.runners.client_tap import TappedResponse
+from harness.repro.drivers import retry_facts
+from harness.repro.drivers.client_tap import TappedResponse
 from harness.repro.scenario_file import SUFFIXES, load
 from servekit.sse import SSEReader
 

@@ -58,8 +58,8 @@ def test_a_hostile_file_is_one_located_error_in_well_under_a_second(text, where,
 
 
 def test_aliases_within_the_bound_still_work():
-    text = "description: shared\nstack: &s {drive: sdk}\nexpect: {sdk: {outcome: ok}, copy: *s}\n"
-    assert parse_text(text, "ok.yaml").expect["copy"] == {"drive": "sdk"}
+    text = "description: shared\nstack: {drive: sdk, input: &s {model: m}}\nexpect: {sdk: {outcome: ok, sent: *s}}\n"
+    assert parse_text(text, "ok.yaml").expect["sdk"]["sent"] == {"model": "m"}
 
 
 def test_validate_and_serve_refuse_the_607_byte_file_at_once(tmp_path):

@@ -12,6 +12,7 @@ from mockserver.cli import main as mockopenai
 from mockserver.config import MockConfig
 from mockserver.scenario import faults as F
 from mockserver.scenario import loader
+from mockserver.scenario.engine import _Compiled
 from mockserver.scenario.schema import FAULT_FIELDS, TOP_FIELDS, ResponseSpec, ScenarioError, parse_text
 from mockserver.web_app import create_app
 
@@ -52,7 +53,11 @@ def test_the_documented_example_parses_into_typed_specs():
     assert [f.name for f in sc.attempts[0].faults] == ["http_error"]
     assert sc.attempts[0].faults[0].params == {"status": 429, "retry_after_ms": 200}
     assert [f.name for f in sc.attempts[1].faults] == ["slow", "drop"]
-    assert sc.then.faults == [] and sc.step_for(3) is sc.then and sc.step_for(2) is sc.attempts[1]
+    assert sc.then.faults == []
+    compiled = _Compiled.of(sc)  # attempt 3 is past the list: `then`
+    assert [f.name for f in compiled.for_attempt(2)[0]] == ["slow", "drop"] and compiled.for_attempt(3)[
+        0
+    ] == []
     brownout = sc.faults[0]
     assert brownout.probability == 0.02 and brownout.window.end_ms == 60000
     assert sc.response == ResponseSpec(text="Hello from the mock", tokens=20, ttft_ms=120, inter_token_ms=20)

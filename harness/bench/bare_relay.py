@@ -38,6 +38,7 @@ async def chat(request: web.Request) -> web.StreamResponse:
     async with request.app[SESSION].post(
         request.app[URL], data=orjson.dumps(upstream), headers=headers
     ) as up:
+        # the least a relay can do, on purpose: bare data lines, not the project's SSEReader
         async for line in up.content:
             if not line.startswith(b"data: ") or line.startswith(b"data: [DONE]"):
                 continue

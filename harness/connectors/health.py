@@ -16,6 +16,8 @@ from typing import Any
 
 import openai
 
+from servekit.sse import SSEReader
+
 CONNECT_FAILED = (
     "Failed to connect to OpenAI compatible endpoint. Please check your API URL and network connection."
 )
@@ -103,15 +105,12 @@ def check_sse_lines(content_type: str, lines: list[str]) -> tuple[str, str] | No
     """Judge a streaming reply from its content type and lines; None when it is a good stream."""
     if "text/event-stream" not in content_type.lower():
         return INVALID_STREAM, f"content-type is {content_type or 'missing'}, expected text/event-stream"
-    data = []
-    for line in lines:
-        if not line or line.startswith(":"):
-            continue
-        field_name, sep, value = line.partition(":")
-        if not sep or field_name not in ("data", "event", "id", "retry"):
-            return INVALID_STREAM, f"line is not an SSE field: {line[:80]!r}"
-        if field_name == "data":
-            data.append(value.strip())
+    reader = SSEReader()
+    frames = [f for line in lines for f in reader.feed(line.encode() + b"\n")]
+    frames += reader.feed(b"\n")  # the end of the stream ends its last frame
+    if reader.unknown:
+        return INVALID_STREAM, f"line is not an SSE field: {reader.unknown[0][:80]!r}"
+    data = [f.data.strip() for f in frames if not f.is_comment]
     if not data:
         return NO_STREAM_DATA, "the stream closed without any data: line"
     for payload in data:

@@ -11,6 +11,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
+from ..text_table import text_table
 from .pricing import cost_usd
 from .relay import CallResult
 
@@ -62,10 +63,7 @@ def reports(conn: sqlite3.Connection, hours: int = 24) -> list[Report]:
 
 def format_report(report: Report) -> str:
     cells = [[_cell(v) for v in row] for row in report.rows]
-    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(report.columns)]
-    line = "  ".join(c.ljust(w) for c, w in zip(report.columns, widths, strict=True))
-    out = [report.title, line, "  ".join("-" * w for w in widths)]
-    out += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in cells]
+    out = [report.title, *text_table([report.columns, *cells])]
     if not cells:
         out.append("(no rows)")
     return "\n".join(out)

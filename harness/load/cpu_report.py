@@ -12,6 +12,7 @@ import os
 from collections.abc import Iterable
 from typing import Any
 
+from ..text_table import text_table
 from .proc_cpu import CpuSampler, CpuUse, machine_verdict
 
 LOAD_GENERATOR_PREFIX = "locust"  # "locust", "locust-master", "locust-worker-N"
@@ -89,6 +90,4 @@ def cpu_lines(cpu: dict[str, Any] | None) -> list[str]:
     if busy is not None:
         other = max(0.0, busy - (total["pct_of_core"] if total else 0.0))
         rows.append(("whole machine", f"{busy:.1f} %", f"({other:.1f} % other work)"))
-    widths = [max(len(r[i]) for r in rows) for i in range(3)]
-    table = [f"  {r[0].ljust(widths[0])}  {r[1].rjust(widths[1])}  {r[2].rjust(widths[2])}" for r in rows]
-    return [head, *table, cpu["verdict"]]
+    return [head, *text_table(rows, rule=False, right=(1, 2), indent="  "), cpu["verdict"]]

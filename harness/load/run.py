@@ -23,7 +23,7 @@ from .locust_run import GATEWAY_USERS, LocustPlan, run_locust
 from .memory import read_memory_figures
 from .proc_cpu import CpuSampler
 from .services import Service, Stack
-from .targets import TargetSet, Verdict, evaluate, load_targets, render_table
+from .targets import TargetSet, Verdict, evaluate, load_targets, verdict_table
 
 # inside the package, so a plain `pip install` runs as a checkout does (loadtests/ and scenarios/
 # in a checkout are links to these folders)
@@ -74,7 +74,7 @@ class LoadRun:
         return all(v.ok for v in self.verdicts)
 
     def table(self) -> str:
-        return render_table(self.verdicts)
+        return verdict_table(self.verdicts)
 
     def document(self) -> dict[str, Any]:
         s = self.settings

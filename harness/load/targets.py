@@ -13,6 +13,8 @@ from typing import Any
 
 import yaml
 
+from ..text_table import text_table
+
 BOUNDS = ("below", "at_least")
 UNITS = ("", "ms", "%")
 
@@ -110,13 +112,10 @@ def fmt(value: float | None, unit: str) -> str:
     return f"{value:g}"
 
 
-def render_table(verdicts: list[Verdict]) -> str:
+def verdict_table(verdicts: list[Verdict]) -> str:
     rows = [("target", "limit", "measured", "verdict")]
     rows += [
         (v.target.name, v.target.limit_text(), fmt(v.measured, v.target.unit), "PASS" if v.ok else "FAIL")
         for v in verdicts
     ]
-    widths = [max(len(r[i]) for r in rows) for i in range(4)]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+    return "\n".join(text_table(rows))

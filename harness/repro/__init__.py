@@ -3,7 +3,7 @@
 >>> result = run_scenario("gateway-overloaded-429")
 >>> result.ok, [c.line() for c in result.checks]
 
-The pieces: :mod:`.scenario_file` finds and reads the scenario, :mod:`.runners` drive one part of
+The pieces: :mod:`.scenario_file` finds and reads the scenario, :mod:`.drivers` drive one part of
 the stack each and collect facts, :mod:`.wire` reads the mock's journal, :mod:`.expect` judges the
 facts (pure), :mod:`.report` prints it all.
 """

@@ -1,4 +1,4 @@
-"""What a runner gets: the scenario, the running mock, the time scale, and scaling helpers."""
+"""What a driver gets: the scenario, the running mock, the time scale, and scaling helpers."""
 
 from __future__ import annotations
 

@@ -109,16 +109,3 @@ def evaluate(expect: Mapping[str, Any], facts: Mapping[str, Any], prefix: str = 
         else:
             checks.append(Check(path, expected, got, got is not MISSING and _equal(got, expected)))
     return checks
-
-
-def unknown_operators(expect: Mapping[str, Any], prefix: str = "") -> list[str]:
-    """Paths of mappings that mix operators with other keys: almost certainly a typo."""
-    bad: list[str] = []
-    for key, value in expect.items():
-        if isinstance(value, Mapping):
-            ops = set(value) & set(OPERATORS)
-            if ops and not is_operator(value):
-                bad.append(f"{prefix}{key}")
-            elif not ops:
-                bad.extend(unknown_operators(value, f"{prefix}{key}."))
-    return bad

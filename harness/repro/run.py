@@ -14,8 +14,8 @@ from mockserver.web_runner import MockServer
 
 from . import DEFAULT_TIME_SCALE  # the package's constant, re-exported here
 from .context import RunContext, StackRun
+from .drivers import driver_for, error_text
 from .expect import Check, evaluate
-from .runners import error_text, runner_for
 from .scenario_file import ScenarioFile, ScenarioFileError, load
 from .wire import wire_facts
 
@@ -52,9 +52,9 @@ def _journal(mock: MockServer) -> list[dict[str, Any]]:
 
 
 async def _drive(ctx: RunContext) -> StackRun:
-    runner = runner_for(ctx.scenario.drive)
+    driver = driver_for(ctx.scenario.drive)
     try:
-        return await runner(ctx)
+        return await driver(ctx)
     except ScenarioFileError:
         raise  # the scenario's stack block is wrong: say so, do not judge
     except Exception as exc:  # the stack blew up: that is an observation, judged like any other

@@ -1,10 +1,10 @@
 """Finding and reading a scenario file for a repro: its name, ``reproduces``, ``stack`` and ``expect``.
 
-The mock's scenario schema validates the file (errors name file, line and field); this module
-adds what only the repro needs and checks the ``stack:`` block::
+The mock's scenario schema validates the file, ``stack`` and ``expect`` included (errors name
+file, line and field); this module finds it and gives the repro its view of it::
 
     stack:
-      drive: gateway            # which part of the reference stack the repro runs (DRIVES)
+      drive: gateway            # which part of the reference stack the repro runs (schema.DRIVES)
       input: {message: "hi"}   # what it is given (driver-specific)
       settings: {openai_sse_heartbeat_ms: 10000}   # overrides; durations in scenario time
 """
@@ -19,9 +19,6 @@ from typing import Any
 from mockserver.scenario.loader import CATALOGUE
 from mockserver.scenario.schema import Scenario, ScenarioError, parse_file
 
-from .expect import unknown_operators
-
-DRIVES = ("sdk", "gateway", "txt2img", "img2img", "registry", "health", "stream", "realtime")
 SUFFIXES = (".yaml", ".yml")
 
 
@@ -78,37 +75,19 @@ def locate(path_or_name: str) -> Path:
     return found[0].resolve()
 
 
-def _mapping(data: dict[str, Any], key: str, where: str) -> dict[str, Any]:
-    value = data.get(key) or {}
-    if not isinstance(value, dict):
-        raise ScenarioFileError(f"{where}.{key}: expected a mapping, got {type(value).__name__}")
-    return value
-
-
 def from_scenario(scenario: Scenario) -> ScenarioFile:
-    """The repro's view of a scenario the mock's schema accepted; checks ``stack`` and ``expect``."""
-    where = scenario.path
-    stack = dict(getattr(scenario, "stack", None) or {})
-    drive = stack.get("drive", "sdk")
-    if drive not in DRIVES:
-        raise ScenarioFileError(f"{where}: stack.drive: expected one of {', '.join(DRIVES)}; got {drive!r}")
-    unknown = set(stack) - {"drive", "input", "settings"}
-    if unknown:
-        raise ScenarioFileError(
-            f"{where}: stack: unknown field(s) {', '.join(sorted(unknown))}; expected drive, input, settings"
-        )
-    mixed = unknown_operators(scenario.expect)
-    if mixed:
-        raise ScenarioFileError(f"{where}: expect.{mixed[0]}: mixes operators with other keys")
+    """The repro's view of a scenario the mock's schema accepted (which checked ``stack`` and
+    ``expect`` too, with file and line)."""
+    stack = scenario.stack
     return ScenarioFile(
         name=scenario.name,
         path=Path(scenario.path),
         description=scenario.description,
         reproduces=scenario.reproduces,
         match=scenario.match.to_dict(),
-        drive=drive,
-        input=_mapping(stack, "input", where + ": stack"),
-        settings=_mapping(stack, "settings", where + ": stack"),
+        drive=stack.get("drive", "sdk"),
+        input=dict(stack.get("input") or {}),
+        settings=dict(stack.get("settings") or {}),
         expect=dict(scenario.expect),
     )
 

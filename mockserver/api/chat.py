@@ -22,15 +22,20 @@ from openai.types.chat.completion_create_params import (
 from .. import errors
 from ..app_keys import CLOCK, CTX
 from ..content import count_tokens, generate_text, new_id, rng_for, text_of, tokenize
+from ..endpoints import CHAT_COMPLETIONS
 from ..reply import Reply, StreamEvent, Vocabulary
-from ..scenario.schema import ResponseSpec
+from ..scenario.specs import ResponseSpec
 from ..web_handling import check_model, plan, read_json, send
 from . import params, request_types
 from .pace import PACE_HEADER, chat_pace
 from .schema_fill import instance_for
+from .tool_pick import auto_pick
 
 ROLES = ("system", "assistant", "user", "function", "tool", "developer")
 FINGERPRINT = "fp_mock0001"
+REQUIRED_WITHOUT_TOOLS = (
+    "Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are specified."
+)
 
 
 @dataclass(slots=True)
@@ -121,27 +126,15 @@ def parse_request(body: dict[str, Any]) -> ChatRequest:
             )
         names.append(fn["name"])
     tool_choice = body.get("tool_choice")
-    if tool_choice is not None:
-        if isinstance(tool_choice, str):
-            if tool_choice not in ("none", "auto", "required"):
-                raise errors.invalid_value(
-                    "tool_choice",
-                    f"Invalid value: '{tool_choice}'. Supported values are: 'none', 'auto', and 'required'.",
-                )
-            if tool_choice == "required" and not tools:
-                raise errors.invalid_value(
-                    "tool_choice",
-                    "Invalid value for 'tool_choice': "
-                    "'tool_choice' is only allowed when 'tools' are specified.",
-                )
-        elif isinstance(tool_choice, dict):
-            name = (tool_choice.get("function") or {}).get("name")
-            if name not in names:
-                raise errors.invalid_value(
-                    "tool_choice", f"Invalid value for 'tool_choice': function '{name}' is not in 'tools'."
-                )
-        else:
-            raise errors.invalid_type("tool_choice", "one of a string or object", tool_choice)
+    if (
+        tool_choice is not None
+        and params.tool_choice_mode(tool_choice, bool(tools), REQUIRED_WITHOUT_TOOLS) is None
+    ):
+        name = (tool_choice.get("function") or {}).get("name")
+        if name not in names:
+            raise errors.invalid_value(
+                "tool_choice", f"Invalid value for 'tool_choice': function '{name}' is not in 'tools'."
+            )
     response_format = params.optional(body, "response_format", dict)
     if response_format is not None:
         rtype = response_format.get("type")
@@ -176,14 +169,23 @@ class Choice:
     tool_call: dict[str, Any] | None = None  # {"id", "name"} when the answer is a tool call
 
 
-def forced_tool(req: ChatRequest) -> dict[str, Any] | None:
+def chosen_tool(req: ChatRequest) -> dict[str, Any] | None:
+    """The function the model calls: the one named, the first under "required"; under "auto"
+    (or no ``tool_choice``) one the last user message mentions, when the conversation ends with
+    that message (:mod:`.tool_pick`), else none: the model answers in text."""
     choice = req.tool_choice
-    if not req.tools or choice in (None, "none", "auto"):
+    if not req.tools or choice == "none":
         return None
     if isinstance(choice, dict):
         name = choice["function"]["name"]
         return next(t["function"] for t in req.tools if t["function"]["name"] == name)
-    return req.tools[0]["function"]  # "required": the first tool
+    if choice == "required":
+        return req.tools[0]["function"]
+    last = req.messages[-1]
+    if last.get("role") != "user":
+        return None  # after a tool's result (or an assistant turn) the model answers in text
+    functions = [t["function"] for t in req.tools]
+    return auto_pick(functions, lambda f: f["name"], text_of(last.get("content")))
 
 
 def tool_finish_reason(req: ChatRequest) -> str:
@@ -200,7 +202,7 @@ def build_choices(req: ChatRequest, spec: ResponseSpec, seed: int) -> list[Choic
     last_user = next(
         (text_of(m.get("content")) for m in reversed(req.messages) if m.get("role") == "user"), ""
     )
-    tool = forced_tool(req)
+    tool = chosen_tool(req)
     out = []
     for i in range(req.n):
         key = (req.model, last_user, i)
@@ -356,7 +358,7 @@ async def create(request: web.Request) -> web.StreamResponse:
         own=frozenset({"messages"}),
     )
     check_model(request, req.model)
-    step = plan(request, "chat.completions", req.stream, req.model)
+    step = plan(request, CHAT_COMPLETIONS, req.stream, req.model)
     ctx = request[CTX]
     spec = chat_pace(step.response, step.attempt > 0, request.headers.get(PACE_HEADER))
     choices = build_choices(req, spec, ctx.seed)
@@ -384,7 +386,7 @@ def _error_event(error: dict[str, Any], previous: list[StreamEvent]) -> StreamEv
 
 # how Chat Completions speaks, for the faults (see mockserver.reply.Vocabulary)
 VOCABULARY = Vocabulary(
-    "chat.completions",
+    CHAT_COMPLETIONS,
     error_event=_error_event,
     malformed='{"id": "chatcmpl-mock", "choices": [{"delta": {"content": "unterminated',
 )

@@ -20,6 +20,7 @@ from aiohttp import web
 from .. import errors
 from ..app_keys import CTX
 from ..content import count_tokens, rng_for
+from ..endpoints import EMBEDDINGS
 from ..reply import Reply
 from ..web_handling import check_model, plan, read_json, send
 from . import params
@@ -135,7 +136,7 @@ async def create(request: web.Request) -> web.StreamResponse:
                 "dimensions",
                 f"Invalid 'dimensions': expected a value between 1 and {native}, but got {dimensions} instead.",
             )
-    step = plan(request, "embeddings", False, model)
+    step = plan(request, EMBEDDINGS, False, model)
     seed = request[CTX].seed
     size = dimensions or native
     data = [

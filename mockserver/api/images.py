@@ -7,7 +7,7 @@ used (``auto`` resolved) and ``usage``. With ``stream: true`` the reply is named
 then ``image_generation.completed`` with ``usage`` (``image_edit.*`` for edits); each one carries
 ``type``, ``b64_json``, ``created_at``, ``size``, ``quality``, ``background`` and
 ``output_format``. Images are real PNG, JPEG or WebP files (as ``output_format`` asks) from
-:mod:`mockserver.png`, deterministic from the seed and the request; the partials progress
+:mod:`mockserver.picture`, deterministic from the seed and the request; the partials progress
 towards the final image.
 
 Where the real API is richer than a mock needs to be, these choices hold:
@@ -32,15 +32,16 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from openai.types.image_generate_params import ImageGenerateParamsNonStreaming, ImageGenerateParamsStreaming
 
-from .. import errors, png
+from .. import errors, picture, png
 from ..app_keys import CLOCK, CTX
 from ..content import count_tokens
+from ..endpoints import IMAGES_EDITS, IMAGES_GENERATIONS
 from ..reply import Reply, StreamEvent
-from ..scenario.schema import ResponseSpec
+from ..scenario.specs import ResponseSpec
 from ..web_handling import check_model, plan, read_json, send
 from . import params, request_types
 
-GENERATIONS, EDITS = "images.generations", "images.edits"
+GENERATIONS, EDITS = IMAGES_GENERATIONS, IMAGES_EDITS
 EVENT_PREFIX = {GENERATIONS: "image_generation", EDITS: "image_edit"}
 DEFAULT_MODEL = "gpt-image-1"
 
@@ -104,7 +105,7 @@ class ImageRequest:
 
     @property
     def resolved_size(self) -> str:
-        return png.AUTO_SIZE if self.size == "auto" else self.size
+        return picture.AUTO_SIZE if self.size == "auto" else self.size
 
     @property
     def resolved_quality(self) -> str:
@@ -292,7 +293,7 @@ def image_key(req: ImageRequest, index: int) -> str:
 
 
 def render(req: ImageRequest, seed: int, index: int, progress: float = 1.0) -> str:
-    return png.render_b64(
+    return picture.render_b64(
         seed, image_key(req, index), req.resolved_size, progress, req.output_format, req.resolved_background
     )
 
@@ -330,7 +331,7 @@ def response_body(req: ImageRequest, seed: int, created: int) -> dict[str, Any]:
     if req.gpt:
         body.update(
             background=req.resolved_background,
-            output_format=png.encoded_format(req.output_format),
+            output_format=picture.encoded_format(req.output_format),
             quality=req.resolved_quality,
             size=req.resolved_size,
             usage=usage_of(req, req.n),
@@ -346,7 +347,7 @@ def stream_events(req: ImageRequest, spec: ResponseSpec, seed: int, created: int
         "size": req.resolved_size,
         "quality": req.resolved_quality,
         "background": req.resolved_background,
-        "output_format": png.encoded_format(req.output_format),
+        "output_format": picture.encoded_format(req.output_format),
     }
     events: list[StreamEvent] = []
 

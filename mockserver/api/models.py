@@ -6,6 +6,7 @@ from aiohttp import web
 
 from .. import errors
 from ..app_keys import CONFIG
+from ..endpoints import MODELS
 from ..reply import Reply
 from ..web_handling import plan, send
 
@@ -18,14 +19,14 @@ def model_object(model_id: str) -> dict:
 
 
 async def list_models(request: web.Request) -> web.StreamResponse:
-    step = plan(request, "models", False, None)
+    step = plan(request, MODELS, False, None)
     data = [model_object(m) for m in request.app[CONFIG].models]
     return await send(request, step, Reply(body={"object": "list", "data": data}))
 
 
 async def retrieve_model(request: web.Request) -> web.StreamResponse:
     model = request.match_info["model"]
-    step = plan(request, "models", False, model)
+    step = plan(request, MODELS, False, model)
     if model not in request.app[CONFIG].models:
         raise errors.model_not_found(model)
     return await send(request, step, Reply(body=model_object(model)))

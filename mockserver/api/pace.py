@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass, replace
 
 from .. import errors
-from ..scenario.schema import ResponseSpec
+from ..scenario.specs import ResponseSpec
 
 PACE_HEADER = "X-Mock-Pace"
 PACES = ("model", "none")

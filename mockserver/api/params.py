@@ -63,3 +63,24 @@ def one_of(body: dict[str, Any], name: str, allowed: tuple[str, ...], default: A
         quoted = ", ".join(f"'{a}'" for a in allowed)
         raise errors.invalid_value(name, f"Invalid value: '{value}'. Supported values are: {quoted}.")
     return value
+
+
+TOOL_CHOICE_MODES = ("none", "auto", "required")
+
+
+def tool_choice_mode(choice: Any, has_tools: bool, required_without_tools: str) -> str | None:
+    """``tool_choice`` as a string, checked as Chat and Responses both check it (each words the
+    ``required``-without-tools refusal its own way); None for an object, whose shape each API
+    checks itself. Anything else is OpenAI's type error."""
+    if isinstance(choice, str):
+        if choice not in TOOL_CHOICE_MODES:
+            raise errors.invalid_value(
+                "tool_choice",
+                f"Invalid value: '{choice}'. Supported values are: 'none', 'auto', and 'required'.",
+            )
+        if choice == "required" and not has_tools:
+            raise errors.invalid_value("tool_choice", required_without_tools)
+        return choice
+    if not isinstance(choice, dict):
+        raise errors.invalid_type("tool_choice", "one of a string or object", choice)
+    return None

@@ -14,7 +14,7 @@ from typing import Any
 from .. import errors
 from ..content import new_id, tokenize
 from ..reply import StreamEvent
-from ..scenario.schema import ResponseSpec
+from ..scenario.specs import ResponseSpec
 from . import realtime_audio as audio
 from .realtime_vad import VAD_DEFAULTS
 
@@ -124,7 +124,7 @@ class ResponsePlan:
 
     response_id: str
     item_id: str
-    conversation_id: str
+    conversation_id: str | None  # None: out of band (``conversation: "none"``)
     previous_item_id: str | None
     modalities: list[str]  # ["audio"] or ["text"]
     voice: str
@@ -133,6 +133,12 @@ class ResponsePlan:
     input_audio_tokens: int
     pcm: list[bytes] = field(default_factory=list)  # per token, when audio
     call: FunctionCall | None = None  # the answer is a function call (``text``: its arguments)
+    metadata: dict[str, str] | None = None
+
+    @property
+    def in_conversation(self) -> bool:
+        """Its items join the conversation (``conversation.item.*`` events), unless out of band."""
+        return self.conversation_id is not None
 
     @property
     def is_audio(self) -> bool:
@@ -155,11 +161,12 @@ def plan_response(
     text: str,
     modalities: list[str],
     voice: str,
-    conversation_id: str,
+    conversation_id: str | None,
     previous_item_id: str | None,
     input_tokens: tuple[int, int],
     seed: int,
     call: FunctionCall | None = None,
+    metadata: dict[str, str] | None = None,
 ) -> ResponsePlan:
     plan = ResponsePlan(
         response_id=ids.next("resp_"),
@@ -172,6 +179,7 @@ def plan_response(
         input_text_tokens=input_tokens[0],
         input_audio_tokens=input_tokens[1],
         call=call,
+        metadata=metadata,
     )
     if plan.is_audio:
         plan.pcm = audio.speech(seed, text, len(tokenize(text)))
@@ -212,7 +220,7 @@ def response_object(
         "max_output_tokens": "inf",
         "audio": {"output": {"format": dict(AUDIO_FORMAT), "voice": plan.voice}},
         "usage": usage(plan) if done else None,
-        "metadata": None,
+        "metadata": plan.metadata,
     }
 
 
@@ -242,13 +250,15 @@ def _event(ids: EventIds, type_: str, **fields: Any) -> StreamEvent:
 
 
 def _item_added(ids: EventIds, plan: ResponsePlan, item: dict[str, Any]) -> list[StreamEvent]:
-    """What opens every response: created, then its output item added to the response and to
-    the conversation."""
-    return [
+    """What opens every response: created, then its output item added to the response and
+    (unless out of band) to the conversation."""
+    out = [
         _event(ids, "response.created", response=response_object(plan, "in_progress", [], done=False)),
         _event(ids, "response.output_item.added", response_id=plan.response_id, output_index=0, item=item),
-        _event(ids, "conversation.item.added", previous_item_id=plan.previous_item_id, item=item),
     ]
+    if plan.in_conversation:
+        out.append(_event(ids, "conversation.item.added", previous_item_id=plan.previous_item_id, item=item))
+    return out
 
 
 def _paced(deltas: list[StreamEvent], spec: ResponseSpec) -> list[StreamEvent]:
@@ -261,15 +271,14 @@ def _paced(deltas: list[StreamEvent], spec: ResponseSpec) -> list[StreamEvent]:
 
 
 def _item_done(ids: EventIds, plan: ResponsePlan, item: dict[str, Any]) -> list[StreamEvent]:
-    """What closes every response: its item done in the response and the conversation, then
-    response.done (terminal, with usage)."""
+    """What closes every response: its item done in the response and (unless out of band) the
+    conversation, then response.done (terminal, with usage)."""
     done = _event(ids, "response.done", response=response_object(plan, "completed", [item], done=True))
     done.terminal = True
-    return [
-        _event(ids, "response.output_item.done", response_id=plan.response_id, output_index=0, item=item),
-        _event(ids, "conversation.item.done", previous_item_id=plan.previous_item_id, item=item),
-        done,
-    ]
+    out = [_event(ids, "response.output_item.done", response_id=plan.response_id, output_index=0, item=item)]
+    if plan.in_conversation:
+        out.append(_event(ids, "conversation.item.done", previous_item_id=plan.previous_item_id, item=item))
+    return [*out, done]
 
 
 def function_call_events(ids: EventIds, plan: ResponsePlan, spec: ResponseSpec) -> list[StreamEvent]:

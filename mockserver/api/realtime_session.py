@@ -11,7 +11,6 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,17 +18,20 @@ import orjson
 
 from .. import errors
 from ..content import count_tokens, generate_text, rng_for, text_of, tokenize
-from ..scenario.schema import ResponseSpec
+from ..scenario.specs import ResponseSpec
 from . import realtime_audio as audio
 from . import realtime_events as E
 from .realtime_vad import VAD_DEFAULTS, VAD_TYPES, Detector
 from .schema_fill import instance_for
+from .tool_pick import auto_pick
 
 MIN_COMMIT_MS = 100
 MODALITIES = (["audio"], ["text"])
 ITEM_TYPES = ("message", "function_call", "function_call_output")
 ITEM_ROLES = ("user", "assistant", "system")
 TOOL_CHOICES = ("auto", "none", "required")
+IDLE_TIMEOUT_MS = (5_000, 30_000)  # the range the real API accepts for idle_timeout_ms
+IDLE_PROMPT = "Are you still there?"  # what the model says when an idle timeout fires
 DURATION_BILLED = ("whisper-1",)  # transcription models billed by the second, not by the token
 CLIENT_EVENTS = (
     "session.update",
@@ -94,7 +96,8 @@ class RealtimeSession:
         self.buffer = bytearray()
         self.items: list[dict[str, Any]] = []  # the conversation, oldest first
         self.audio_ms: dict[str, float] = {}  # item id -> input audio length
-        self.active: E.ResponsePlan | None = None  # a response being delivered
+        self.active: E.ResponsePlan | None = None  # the response writing to the conversation
+        self.out_of_band: dict[str, E.ResponsePlan] = {}  # conversation "none" responses playing
         self.responses = 0
         self.vad = Detector()
         self.buffer_start_ms = 0  # where the buffer starts in all audio appended so far
@@ -161,6 +164,8 @@ class RealtimeSession:
                     "'semantic_vad'.",
                     "session.audio.input.turn_detection.type",
                 )
+            if turn["type"] == "server_vad":
+                _idle_timeout(turn.get("idle_timeout_ms"))
         transcription = dig(update, "audio", "input", "transcription")
         if transcription is not None:
             if not isinstance(transcription, dict):
@@ -252,9 +257,12 @@ class RealtimeSession:
     def _transcribe(
         self, pcm: bytes, ms: float, item: dict[str, Any], transcription: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        """``.input_audio_transcription.delta`` per word, then ``.completed`` with usage."""
+        """``.input_audio_transcription.delta`` per word, then ``.completed`` with usage; no
+        audio (an idle timeout's empty commit) is an empty transcript."""
         words = max(1, round(ms / audio.MS_PER_TOKEN))
-        transcript = generate_text(self.seed, ("transcript", hashlib.sha256(pcm).hexdigest()), words)
+        transcript = (
+            generate_text(self.seed, ("transcript", hashlib.sha256(pcm).hexdigest()), words) if pcm else ""
+        )
         item["content"][0]["transcript"] = transcript
         where = {"item_id": item["id"], "content_index": 0}
         events = [
@@ -297,25 +305,43 @@ class RealtimeSession:
         turn = dig(self.session, "audio", "input", "turn_detection")
         return turn if isinstance(turn, dict) else None
 
+    def idle_timeout_ms(self) -> int | None:
+        """The server VAD's ``idle_timeout_ms``, when the session sets one."""
+        turn = self._turn_detection()
+        if turn is None or turn.get("type") != "server_vad":
+            return None
+        timeout = turn.get("idle_timeout_ms")
+        return timeout if isinstance(timeout, int) else None
+
+    def timeout_triggered(self, spec: ResponseSpec) -> Outcome:
+        """No speech for ``idle_timeout_ms`` after the last response: the real API says
+        ``input_audio_buffer.timeout_triggered`` for the silent stretch, commits the buffer (empty
+        or not) as a user audio item and answers it, prompting the user to go on."""
+        timeout = self.idle_timeout_ms() or 0
+        end_ms = int(self.vad.total_ms)
+        item_id = self.ids.next("item_")
+        out = Outcome(
+            [
+                E.event(
+                    self.ids,
+                    "input_audio_buffer.timeout_triggered",
+                    audio_start_ms=max(self.buffer_start_ms, end_ms - timeout),
+                    audio_end_ms=end_ms,
+                    item_id=item_id,
+                )
+            ]
+        )
+        said = bytes(self.buffer)
+        self._buffer_gone()
+        out.events += self._commit(said, item_id)
+        turn = self._turn_detection() or {}
+        if turn.get("create_response", True) and self.active is None:
+            out.response = self._plan(spec, {}, idle=True)
+        return out
+
     def _on_conversation_item_create(self, event: dict[str, Any], spec: ResponseSpec) -> Outcome:
         item = _field(event, "item", dict, "")
-        kind = _field(item, "type", str, "item.")
-        if kind not in ITEM_TYPES:
-            supported = ", ".join(f"'{t}'" for t in ITEM_TYPES)
-            raise _invalid(f"Invalid value: '{kind}'. Supported values are: {supported}.", "item.type")
-        if kind == "message":
-            role = _field(item, "role", str, "item.")
-            if role not in ITEM_ROLES:
-                supported = ", ".join(f"'{r}'" for r in ITEM_ROLES)
-                raise _invalid(f"Invalid value: '{role}'. Supported values are: {supported}.", "item.role")
-            _field(item, "content", list, "item.")
-        elif kind == "function_call_output":
-            _field(item, "call_id", str, "item.")
-            if not isinstance(item.get("output"), str):
-                raise errors.invalid_type("item.output", "a string", item.get("output"))
-        elif kind == "function_call":
-            _field(item, "name", str, "item.")
-            item.setdefault("arguments", "")
+        _check_item(item, "item")
         item_id = item.get("id") if isinstance(item.get("id"), str) else self.ids.next("item_")
         if any(i["id"] == item_id for i in self.items):
             raise _invalid(f"Item with id '{item_id}' already exists.", "item.id", code="item_id_exists")
@@ -389,19 +415,63 @@ class RealtimeSession:
         return item
 
     def _on_response_create(self, event: dict[str, Any], spec: ResponseSpec) -> Outcome:
-        if self.active is not None:
+        """A response for the conversation (one at a time), or with ``conversation: "none"`` an
+        out-of-band one: it plays beside any other, its items stay out of the conversation, and
+        ``input`` (items, or ``item_reference`` to the conversation's) can replace its context."""
+        options = event.get("response") or {}
+        if not isinstance(options, dict):
+            raise errors.invalid_type("response", "an object", options)
+        conversation = options.get("conversation", "auto")
+        if conversation not in ("auto", "none"):
+            raise _invalid(
+                f"Invalid value: '{conversation}'. Supported values are: 'auto' and 'none'.",
+                "response.conversation",
+            )
+        if conversation == "auto" and self.active is not None:
             raise _invalid(
                 "Conversation already has an active response in progress: "
                 f"{self.active.response_id}. Wait until the response is finished before creating a new one.",
                 code="conversation_already_has_active_response",
             )
-        options = event.get("response") or {}
-        if not isinstance(options, dict):
-            raise errors.invalid_type("response", "an object", options)
+        metadata = options.get("metadata")
+        if metadata is not None and (
+            not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values())
+        ):
+            raise errors.invalid_type("response.metadata", "an object of strings", metadata)
         _tools(options, "response.")
-        return Outcome(response=self._plan(spec, options))
+        return Outcome(response=self._plan(spec, options, context=self._context(options.get("input"))))
 
-    def _plan(self, spec: ResponseSpec, options: dict[str, Any]) -> E.ResponsePlan:
+    def _context(self, given: Any) -> list[dict[str, Any]] | None:
+        """A response's own ``input``, references resolved; None: the conversation."""
+        if given is None:
+            return None
+        if not isinstance(given, list):
+            raise errors.invalid_type("response.input", "an array", given)
+        items = []
+        for i, item in enumerate(given):
+            where = f"response.input[{i}]"
+            if not isinstance(item, dict):
+                raise errors.invalid_type(where, "an object", item)
+            if item.get("type") == "item_reference":
+                ref = _field(item, "id", str, where + ".")
+                found = next((x for x in self.items if x["id"] == ref), None)
+                if found is None:
+                    raise _invalid(
+                        f"Item with item_id '{ref}' not found.", where + ".id", code="item_not_found"
+                    )
+                items.append(found)
+                continue
+            _check_item(item, where)
+            items.append(E.completed_item(item, item.get("id") or self.ids.next("item_")))
+        return items
+
+    def _plan(
+        self,
+        spec: ResponseSpec,
+        options: dict[str, Any],
+        context: list[dict[str, Any]] | None = None,
+        idle: bool = False,
+    ) -> E.ResponsePlan:
         """The next response: a function call when a tool is chosen, else text or audio."""
         modalities = self.session["output_modalities"]
         if options.get("output_modalities") is not None:
@@ -410,14 +480,15 @@ class RealtimeSession:
         if not isinstance(voice, str):
             voice = E.DEFAULT_VOICE
         self.responses += 1
-        last_user = next((said(i) for i in reversed(self.items) if i.get("role") == "user"), "")
+        items = self.items if context is None else context
+        last_user = next((said(i) for i in reversed(items) if i.get("role") == "user"), "")
         tools = options["tools"] if options.get("tools") is not None else self.session.get("tools") or []
         choice = (
             options["tool_choice"]
             if options.get("tool_choice") is not None
             else self.session.get("tool_choice")
         )
-        tool = self._chosen_tool(tools, choice, last_user)
+        tool = None if idle else self._chosen_tool(tools, choice, last_user, items)
         call = None
         if tool is not None:
             rng = rng_for(self.seed, "tool", (self.model, last_user, self.responses))
@@ -425,57 +496,69 @@ class RealtimeSession:
             call = E.FunctionCall(tool["name"], self.ids.next("call_"))
         elif spec.text is not None:
             text = spec.text
+        elif idle:
+            text = IDLE_PROMPT
         else:
             text = generate_text(self.seed, (self.model, last_user, self.responses), spec.tokens)
-        self.active = E.plan_response(
+        in_band = options.get("conversation", "auto") == "auto"
+        plan = E.plan_response(
             self.ids,
             spec,
             text,
             modalities,
             voice,
-            self.conversation_id,
+            self.conversation_id if in_band else None,
             self._last_item_id(),
-            self._input_tokens(),
+            self._input_tokens(items),
             self.seed,
             call,
+            options.get("metadata"),
         )
-        return self.active
+        if in_band:
+            self.active = plan
+        else:
+            self.out_of_band[plan.response_id] = plan
+        return plan
 
-    def _chosen_tool(self, tools: list[dict[str, Any]], choice: Any, last_user: str) -> dict[str, Any] | None:
+    def _chosen_tool(
+        self, tools: list[dict[str, Any]], choice: Any, last_user: str, items: list[dict[str, Any]]
+    ) -> dict[str, Any] | None:
         """The function the model calls: the one named, the first under "required", under "auto"
-        one whose name the user's words mention (get_weather: "weather"). After a
+        one whose name the user's words mention (:mod:`.tool_pick`). After a
         ``function_call_output`` the model answers with the result instead."""
         functions = [t for t in tools if t.get("type") == "function" and isinstance(t.get("name"), str)]
-        if (
-            not functions
-            or choice == "none"
-            or (self.items and self.items[-1]["type"] == "function_call_output")
-        ):
+        if not functions or choice == "none" or (items and items[-1]["type"] == "function_call_output"):
             return None
         if isinstance(choice, dict):
             return next((t for t in functions if t["name"] == choice.get("name")), None)
         if choice == "required":
             return functions[0]
-        words = set(re.findall(r"[a-z]+", last_user.lower()))
-        return next((t for t in functions if words & set(name_words(t["name"]))), None)
+        return auto_pick(functions, lambda t: t["name"], last_user)
 
     def _on_response_cancel(self, event: dict[str, Any], spec: ResponseSpec) -> Outcome:
-        if self.active is None:
+        """Cancel ``response_id`` (an out-of-band response too), or the conversation's response."""
+        wanted = event.get("response_id")
+        if wanted is not None and not isinstance(wanted, str):
+            raise errors.invalid_type("response_id", "a string", wanted)
+        playing = [p for p in (self.active, *self.out_of_band.values()) if p is not None]
+        target = next((p for p in playing if p.response_id == wanted), None) if wanted else self.active
+        if target is None:
             raise _invalid(
                 "Cancellation failed: no active response found.", code="response_cancel_not_active"
             )
-        return Outcome(cancel=self.active)
+        return Outcome(cancel=target)
 
     # --- what a finished response leaves behind ----------------------------------------------
 
     def finished(self, plan: E.ResponsePlan, delivered: bool) -> None:
-        """The active response ended; a delivered one joins the conversation."""
-        if delivered:
+        """A response ended; a delivered one joins the conversation, unless out of band."""
+        if delivered and plan.in_conversation:
             self.items.append(E.output_item(plan))
             if plan.is_audio:
                 self.output_audio_ms[plan.item_id] = plan.audio_ms
         if self.active is plan:
             self.active = None
+        self.out_of_band.pop(plan.response_id, None)
 
     def cancelled_done(self, plan: E.ResponsePlan, reason: str = "client_cancelled") -> dict[str, Any]:
         """``response.done`` for a response the client cancelled, or a detected turn cut short."""
@@ -486,9 +569,9 @@ class RealtimeSession:
     def _last_item_id(self) -> str | None:
         return self.items[-1]["id"] if self.items else None
 
-    def _input_tokens(self) -> tuple[int, int]:
-        text = sum(count_tokens(said(i)) for i in self.items)
-        audio_tokens = sum(audio.audio_tokens(ms) for ms in self.audio_ms.values())
+    def _input_tokens(self, items: list[dict[str, Any]]) -> tuple[int, int]:
+        text = sum(count_tokens(said(i)) for i in items)
+        audio_tokens = sum(audio.audio_tokens(self.audio_ms.get(i["id"], 0.0)) for i in items)
         return 3 + text, audio_tokens
 
 
@@ -505,10 +588,47 @@ def said(item: dict[str, Any]) -> str:
     return " ".join(p for p in parts if p)
 
 
-def name_words(name: str) -> list[str]:
-    """``get_weather`` / ``getWeather`` → ["get", "weather"], without the verbs every tool has."""
-    words = re.findall(r"[a-z]+", re.sub(r"([a-z])([A-Z])", r"\1 \2", name).lower())
-    return [w for w in words if w not in ("get", "set", "fetch", "lookup", "find", "do", "run", "call")]
+def _check_item(item: dict[str, Any], where: str) -> None:
+    """A client's conversation item (``conversation.item.create``, ``response.input``)."""
+    kind = _field(item, "type", str, where + ".")
+    if kind not in ITEM_TYPES:
+        supported = ", ".join(f"'{t}'" for t in ITEM_TYPES)
+        raise _invalid(f"Invalid value: '{kind}'. Supported values are: {supported}.", where + ".type")
+    if kind == "message":
+        role = _field(item, "role", str, where + ".")
+        if role not in ITEM_ROLES:
+            supported = ", ".join(f"'{r}'" for r in ITEM_ROLES)
+            raise _invalid(f"Invalid value: '{role}'. Supported values are: {supported}.", where + ".role")
+        _field(item, "content", list, where + ".")
+    elif kind == "function_call_output":
+        _field(item, "call_id", str, where + ".")
+        if not isinstance(item.get("output"), str):
+            raise errors.invalid_type(where + ".output", "a string", item.get("output"))
+    elif kind == "function_call":
+        _field(item, "name", str, where + ".")
+        item.setdefault("arguments", "")
+
+
+def _idle_timeout(value: Any) -> None:
+    """``idle_timeout_ms``: null, or an integer from 5 000 to 30 000 ms, as the real API takes."""
+    param = "session.audio.input.turn_detection.idle_timeout_ms"
+    if value is None:
+        return
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise errors.invalid_type(param, "an integer", value)
+    low, high = IDLE_TIMEOUT_MS
+    if value < low:
+        raise _invalid(
+            f"Invalid '{param}': integer below minimum value. Expected a value >= {low}, "
+            f"but got {value} instead.",
+            param,
+        )
+    if value > high:
+        raise _invalid(
+            f"Invalid '{param}': integer above maximum value. Expected a value <= {high}, "
+            f"but got {value} instead.",
+            param,
+        )
 
 
 def _tools(options: dict[str, Any], where: str) -> None:

@@ -21,6 +21,7 @@ from .. import errors
 from ..app_keys import CLOCK, CONFIG, CTX, STATE
 from ..clock import Clock
 from ..content import new_id
+from ..endpoints import RESPONSES, RESPONSES_CANCEL, RESPONSES_RETRIEVE
 from ..reply import Reply, StreamEvent, Vocabulary, reported_usage
 from ..web_handling import plan, read_json, send
 from . import request_types
@@ -56,7 +57,7 @@ def _error_event(error: dict[str, Any], previous: list[StreamEvent]) -> StreamEv
 # how the Responses API speaks, for the faults (see mockserver.reply.Vocabulary): its usage is
 # inside the response object its events carry
 VOCABULARY = Vocabulary(
-    "responses",
+    RESPONSES,
     error_event=_error_event,
     tokens=lambda reply: reported_usage(reply, inner="response"),
     malformed='{"type": "response.output_text.delta", "sequence_number": 1, "delta": "unterminated',
@@ -85,7 +86,7 @@ async def create(request: web.Request) -> web.StreamResponse:
     store = _store(request)
     if req.previous_response_id is not None and not store.has(req.previous_response_id):
         raise previous_not_found(req.previous_response_id)
-    step = plan(request, "responses", req.stream, req.model)
+    step = plan(request, RESPONSES, req.stream, req.model)
     ctx = request[CTX]
     clock = _clock(request)
     rid = new_id("resp_", ctx.seed, ctx.request_id, length=48)
@@ -120,7 +121,7 @@ async def retrieve(request: web.Request) -> web.StreamResponse:
     starting_after = _query_int(request, "starting_after", -1)
     if stream and not job.background:
         raise cannot_stream(rid)
-    step = plan(request, "responses.retrieve", stream, job.model)
+    step = plan(request, RESPONSES_RETRIEVE, stream, job.model)
     clock = _clock(request)
     now = job.now_ms(clock.monotonic())
     if stream:
@@ -141,7 +142,7 @@ async def cancel(request: web.Request) -> web.StreamResponse:
     status = job.status(now)
     if not job.background or status not in CANCELLABLE:
         raise cannot_cancel(job, status)
-    step = plan(request, "responses.cancel", False, job.model)
+    step = plan(request, RESPONSES_CANCEL, False, job.model)
     store.cancel(job, now)
     return await send(request, step, Reply(body=job.snapshot(now), model=job.model, vocabulary=VOCABULARY))
 

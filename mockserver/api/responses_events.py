@@ -17,12 +17,13 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import png
+from .. import picture
 from ..content import count_tokens, generate_text, new_id, rng_for, text_of, tokenize
 from ..reply import StreamEvent
-from ..scenario.schema import ResponseSpec
+from ..scenario.specs import ResponseSpec
 from .responses_request import ResponsesRequest
 from .schema_fill import instance_for
+from .tool_pick import auto_pick
 
 LIFECYCLE = ("response.created", "response.queued", "response.in_progress")
 TERMINAL = ("response.completed", "response.incomplete", "response.failed")
@@ -75,7 +76,9 @@ def content_key(req: ResponsesRequest) -> tuple[Any, ...]:
 
 
 def chosen_tool(req: ResponsesRequest) -> dict[str, Any] | None:
-    """The tool the mock calls: a forced one, or the image tool whenever it is offered."""
+    """The tool the mock calls: a forced one; under "auto" a function the last user message
+    mentions when the input ends with that message (:mod:`.tool_pick`), else the image tool
+    whenever it is offered."""
     choice = req.tool_choice
     if not req.tools or choice == "none":
         return None
@@ -91,6 +94,11 @@ def chosen_tool(req: ResponsesRequest) -> dict[str, Any] | None:
         )
     if choice == "required":
         return req.tools[0]
+    if req.ends_with_user():
+        functions = [t for t in req.tools if t.get("type") == "function"]
+        called = auto_pick(functions, lambda t: t["name"], req.last_user_text())
+        if called is not None:
+            return called
     return next((t for t in req.tools if t.get("type") == "image_generation"), None)
 
 
@@ -129,15 +137,17 @@ def answer_text(req: ResponsesRequest, spec: ResponseSpec, seed: int, key: tuple
 
 def plan_image(tool: dict[str, Any], seed: int, key: tuple[Any, ...]) -> ImagePlan:
     cfg = {**IMAGE_TOOL_DEFAULTS, **tool}
-    size = png.AUTO_SIZE if cfg["size"] == "auto" else cfg["size"]
+    size = picture.AUTO_SIZE if cfg["size"] == "auto" else cfg["size"]
     background = "opaque" if cfg["background"] == "auto" else cfg["background"]
     quality = RESOLVED_QUALITY if cfg["quality"] == "auto" else cfg["quality"]
     n = int(cfg["partial_images"])
     image_key = repr(key)
     fmt = cfg["output_format"]
-    partials = [png.render_b64(seed, image_key, size, (i + 1) / (n + 1), fmt, background) for i in range(n)]
-    final = png.render_b64(seed, image_key, size, 1.0, fmt, background)
-    return ImagePlan(partials, final, size, quality, background, png.encoded_format(fmt))
+    partials = [
+        picture.render_b64(seed, image_key, size, (i + 1) / (n + 1), fmt, background) for i in range(n)
+    ]
+    final = picture.render_b64(seed, image_key, size, 1.0, fmt, background)
+    return ImagePlan(partials, final, size, quality, background, picture.encoded_format(fmt))
 
 
 # --- objects ---------------------------------------------------------------------------------

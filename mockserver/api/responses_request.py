@@ -76,6 +76,13 @@ class ResponsesRequest:
     def text_format(self) -> dict[str, Any]:
         return self.text.get("format") or {"type": "text"}
 
+    def ends_with_user(self) -> bool:
+        """The input's last item is the user's message (not a tool's result or an assistant turn)."""
+        if isinstance(self.input, str):
+            return True
+        last = self.input[-1] if self.input else {}
+        return last.get("type") in (None, "message") and last.get("role") == "user"
+
     def last_user_text(self) -> str:
         if isinstance(self.input, str):
             return self.input
@@ -237,19 +244,9 @@ def _check_tool(i: int, tool: Any) -> None:
 def _check_tool_choice(choice: Any, tools: list[dict[str, Any]]) -> Any:
     if choice is None:
         return "auto"
-    if isinstance(choice, str):
-        if choice not in ("none", "auto", "required"):
-            raise errors.invalid_value(
-                "tool_choice",
-                f"Invalid value: '{choice}'. Supported values are: 'none', 'auto', and 'required'.",
-            )
-        if choice == "required" and not tools:
-            raise errors.invalid_value(
-                "tool_choice", "Tool choice 'required' must be specified with 'tools' parameter."
-            )
+    without_tools = "Tool choice 'required' must be specified with 'tools' parameter."
+    if params.tool_choice_mode(choice, bool(tools), without_tools) is not None:
         return choice
-    if not isinstance(choice, dict):
-        raise errors.invalid_type("tool_choice", "one of a string or object", choice)
     kind = choice.get("type")
     if kind == "function":
         name = params.required(choice, "name", str, param="tool_choice.name")

@@ -24,7 +24,7 @@ from ..context import RequestContext
 from ..reply import Reply
 from .faults import Fault, FaultContext, build_all
 from .ratelimit import RateLimits
-from .schema import ResponseSpec, Scenario, StepSpec
+from .specs import ResponseSpec, Scenario, StepSpec
 
 PLAIN = ResponseSpec()
 

@@ -21,14 +21,15 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from http import HTTPStatus
 from typing import Any, ClassVar
 
 from .. import errors
 from ..reply import DROPPED, RESET, TRUNCATED, Reply, StreamEvent
+from . import checks as C
 from .ratelimit import RateLimits
-from .schema import FaultSpec, Window
+from .specs import FaultSpec, Window
 
 # --- what a fault sees besides the reply -----------------------------------------------------
 
@@ -84,12 +85,32 @@ def _error_object(message: str, type_: str, code: str | None) -> dict[str, Any]:
     return errors.error_body(message, type_, None, code)["error"]
 
 
-# --- the faults ------------------------------------------------------------------------------
+# --- declaring a fault -----------------------------------------------------------------------
+
+
+def param(default: Any = None, *, check: Any, note: str = "", factory: Any = None) -> Any:
+    """One field a scenario may give a fault: its default, the checker that validates it (and
+    gives its JSON Schema), and what the faults table says of it beside its name."""
+    meta = {"check": check, "note": note}
+    if factory is not None:
+        return field(default_factory=factory, metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+FAULTS: dict[str, type[Fault]] = {}  # every fault by name, in the order they are defined
 
 
 @dataclass(kw_only=True)
 class Fault:
+    """A fault is declared once, as a dataclass: its :func:`param` fields are what a scenario may
+    give it (the schema, the JSON Schema and the faults table are derived from them), ``required``,
+    ``one_of`` and ``any_of`` name fields a file must give, ``sees`` says what a client sees."""
+
     name: ClassVar[str] = ""
+    sees: ClassVar[str] = ""
+    required: ClassVar[tuple[str, ...]] = ()
+    one_of: ClassVar[tuple[str, ...]] = ()  # exactly one of these
+    any_of: ClassVar[tuple[str, ...]] = ()  # at least one of these
     order: ClassVar[int] = 50
     # replaces the whole reply (an error status, a hang): on a WebSocket that is the connection's
     # answer to the upgrade, never something to do to one response's events
@@ -97,6 +118,16 @@ class Fault:
     probability: float = 1.0
     window: Window | None = None
     index: int = 0  # position in its list, so two rate limiters keep separate buckets
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.__dict__.get("name"):
+            FAULTS[cls.name] = cls
+
+    @classmethod
+    def params(cls) -> dict[str, Any]:
+        """The fields a scenario may give, each with its checker (dataclass fields in order)."""
+        return {f.name: f.metadata["check"] for f in fields(cls) if "check" in f.metadata}
 
     def fires(self, rng: random.Random, elapsed_ms: float) -> bool:
         if self.window is not None and not self.window.contains(elapsed_ms):
@@ -118,10 +149,15 @@ class Fault:
 @dataclass(kw_only=True)
 class RateLimitFault(Fault):
     name: ClassVar[str] = "rate_limit"
+    sees: ClassVar[str] = (
+        "a token bucket per scenario and session; `x-ratelimit-*` headers on every reply, 429 with "
+        "`retry-after` when empty"
+    )
+    any_of: ClassVar[tuple[str, ...]] = ("rpm", "tpm")
     order: ClassVar[int] = 5
     replaces_reply: ClassVar[bool] = True
-    rpm: int | None = None
-    tpm: int | None = None
+    rpm: int | None = param(check=C.number(1, integer=True))
+    tpm: int | None = param(check=C.number(1, integer=True))
 
     def apply(self, reply: Reply, fc: FaultContext) -> Reply:
         decision = fc.limits.take((*fc.key, self.index), self.rpm, self.tpm, tokens_of(reply), fc.now_ms)
@@ -147,16 +183,18 @@ class RateLimitFault(Fault):
 @dataclass(kw_only=True)
 class HttpError(Fault):
     name: ClassVar[str] = "http_error"
+    sees: ClassVar[str] = "an OpenAI-shaped error body; `retry-after`, `retry-after-ms`, `x-should-retry`"
+    required: ClassVar[tuple[str, ...]] = ("status",)
     order: ClassVar[int] = 10
     replaces_reply: ClassVar[bool] = True
-    status: int = 500
-    message: str | None = None
-    code: str | None = None
-    type: str | None = None
-    retry_after: float | None = None
-    retry_after_ms: float | None = None
-    should_retry: bool | None = None
-    headers: dict[str, str] = field(default_factory=dict)
+    status: int = param(500, check=C.number(100, 599, integer=True))
+    message: str | None = param(check=C.string())
+    code: str | None = param(check=C.string())
+    type: str | None = param(check=C.string())
+    retry_after: float | None = param(check=C.MS, note="s")
+    retry_after_ms: float | None = param(check=C.MS)
+    should_retry: bool | None = param(check=C.boolean)
+    headers: dict[str, str] = param(check=C.headers, factory=dict)
 
     def response_headers(self) -> dict[str, str]:
         out: dict[str, str] = {}
@@ -189,10 +227,11 @@ NGINX_PAGE = (
 @dataclass(kw_only=True)
 class HtmlError(Fault):
     name: ClassVar[str] = "html_error"
+    sees: ClassVar[str] = "a proxy's `text/html` error page"
     order: ClassVar[int] = 10
     replaces_reply: ClassVar[bool] = True
-    status: int = 502
-    body: str | None = None
+    status: int = param(502, check=C.number(100, 599, integer=True), note="502")
+    body: str | None = param(check=C.string())
 
     def apply(self, reply: Reply, fc: FaultContext) -> Reply:
         try:
@@ -208,6 +247,7 @@ class HtmlError(Fault):
 @dataclass(kw_only=True)
 class Hang(Fault):
     name: ClassVar[str] = "hang"
+    sees: ClassVar[str] = "the request is accepted and never answered"
     order: ClassVar[int] = 10
     replaces_reply: ClassVar[bool] = True
 
@@ -218,11 +258,14 @@ class Hang(Fault):
 @dataclass(kw_only=True)
 class ErrorEvent(Fault):
     name: ClassVar[str] = "error_event"
+    sees: ClassVar[str] = "an in-band error after HTTP 200, shaped as each API sends it"
     order: ClassVar[int] = 30
-    after_events: int = 1
-    message: str = "The server had an error while processing your request. Sorry about that!"
-    code: str = "server_error"
-    type: str = "server_error"
+    after_events: int = param(1, check=C.COUNT, note="1")
+    message: str = param(
+        "The server had an error while processing your request. Sorry about that!", check=C.string()
+    )
+    code: str = param("server_error", check=C.string())
+    type: str = param("server_error", check=C.string())
 
     def on_stream(self, reply: Reply, events: list[StreamEvent], fc: FaultContext) -> Reply:
         body = before_terminal(events)
@@ -236,8 +279,10 @@ class ErrorEvent(Fault):
 @dataclass(kw_only=True)
 class Omit(Fault):
     name: ClassVar[str] = "omit"
+    sees: ClassVar[str] = "every event of those types is left out"
+    required: ClassVar[tuple[str, ...]] = ("types",)
     order: ClassVar[int] = 30
-    types: list[str] = field(default_factory=list)
+    types: list[str] = param(check=C.string_list, factory=list)
 
     def on_stream(self, reply: Reply, events: list[StreamEvent], fc: FaultContext) -> Reply:
         drop = set(self.types)
@@ -247,6 +292,7 @@ class Omit(Fault):
 @dataclass(kw_only=True)
 class NoDone(Fault):
     name: ClassVar[str] = "no_done"
+    sees: ClassVar[str] = "the terminator (`[DONE]`, `response.completed`, `*.completed`) is left out"
     order: ClassVar[int] = 30
 
     def on_stream(self, reply: Reply, events: list[StreamEvent], fc: FaultContext) -> Reply:
@@ -256,9 +302,10 @@ class NoDone(Fault):
 @dataclass(kw_only=True)
 class Malformed(Fault):
     name: ClassVar[str] = "malformed"
+    sees: ClassVar[str] = "a frame whose data is not JSON"
     order: ClassVar[int] = 30
-    after_events: int = 1
-    data: str | None = None  # None: a frame of the reply's own API, cut short
+    after_events: int = param(1, check=C.COUNT, note="1")
+    data: str | None = param(check=C.string())  # None: a frame of the reply's own API, cut short
 
     def on_stream(self, reply: Reply, events: list[StreamEvent], fc: FaultContext) -> Reply:
         n = min(self.after_events, len(events))
@@ -274,9 +321,10 @@ class Malformed(Fault):
 @dataclass(kw_only=True)
 class Duplicate(Fault):
     name: ClassVar[str] = "duplicate"
+    sees: ClassVar[str] = "one event repeated"
     order: ClassVar[int] = 30
-    after_events: int = 1
-    count: int = 1
+    after_events: int = param(1, check=C.COUNT, note="1")
+    count: int = param(1, check=C.number(1, 1000, integer=True), note="1")
 
     def on_stream(self, reply: Reply, events: list[StreamEvent], fc: FaultContext) -> Reply:
         body = before_terminal(events)
@@ -293,8 +341,9 @@ class OutOfOrder(Fault):
     """Swap two neighbouring events (by default the first two content events), timings kept."""
 
     name: ClassVar[str] = "out_of_order"
+    sees: ClassVar[str] = "two neighbouring events swapped"
     order: ClassVar[int] = 30
-    after_events: int | None = None
+    after_events: int | None = param(check=C.COUNT, note="first content event")
 
     def on_stream(self, reply: Reply, events: list[StreamEvent], fc: FaultContext) -> Reply:
         i = self.after_events
@@ -307,7 +356,7 @@ class OutOfOrder(Fault):
         return replace(reply, events=events)
 
 
-DISTRIBUTION_DEFAULT = "fixed"
+DISTRIBUTIONS = ("fixed", "uniform", "normal", "lognormal")
 
 
 def draw(rng: random.Random, mean_ms: float, jitter_ms: float, distribution: str) -> float:
@@ -327,11 +376,15 @@ def draw(rng: random.Random, mean_ms: float, jitter_ms: float, distribution: str
 @dataclass(kw_only=True)
 class Slow(Fault):
     name: ClassVar[str] = "slow"
+    sees: ClassVar[str] = "delays drawn from a seeded distribution"
     order: ClassVar[int] = 50
-    ttft_ms: float | None = None
-    inter_token_ms: float | None = None
-    jitter_ms: float = 0.0
-    distribution: str | None = None  # default: uniform with jitter, fixed without
+    ttft_ms: float | None = param(check=C.MS)
+    inter_token_ms: float | None = param(check=C.MS)
+    jitter_ms: float = param(0.0, check=C.MS)
+    # default: uniform with jitter, fixed without
+    distribution: str | None = param(
+        check=C.choice(DISTRIBUTIONS), note=", ".join(f"`{d}`" for d in DISTRIBUTIONS)
+    )
 
     def _draw(self, rng: random.Random, mean: float) -> float:
         dist = self.distribution or ("uniform" if self.jitter_ms else "fixed")
@@ -358,9 +411,11 @@ class Slow(Fault):
 @dataclass(kw_only=True)
 class Stall(Fault):
     name: ClassVar[str] = "stall"
+    sees: ClassVar[str] = "silence before the next event"
+    required: ClassVar[tuple[str, ...]] = ("duration_ms",)
     order: ClassVar[int] = 55
-    after_events: int = 1
-    duration_ms: float = 0.0
+    after_events: int = param(1, check=C.COUNT, note="1")
+    duration_ms: float = param(0.0, check=C.MS)
 
     def on_stream(self, reply: Reply, events: list[StreamEvent], fc: FaultContext) -> Reply:
         n = self.after_events
@@ -379,6 +434,7 @@ class Buffered(Fault):
     """A proxy that holds the whole stream and lets it go at once when it ends."""
 
     name: ClassVar[str] = "buffered"
+    sees: ClassVar[str] = "a buffering proxy: every event arrives at once at the end"
     order: ClassVar[int] = 60
 
     def on_stream(self, reply: Reply, events: list[StreamEvent], fc: FaultContext) -> Reply:
@@ -395,9 +451,10 @@ class Heartbeat(Fault):
     them off (a server whose heartbeats stopped)."""
 
     name: ClassVar[str] = "heartbeat"
+    sees: ClassVar[str] = "SSE comment lines while a wait lasts longer than the interval"
     order: ClassVar[int] = 65
-    interval_ms: float | None = 15_000.0
-    text: str = "keep-alive"
+    interval_ms: float | None = param(15_000.0, check=C.optional_interval, note="15000; `null`: none")
+    text: str = param("keep-alive", check=C.string())
 
     def on_stream(self, reply: Reply, events: list[StreamEvent], fc: FaultContext) -> Reply:
         return replace(reply, heartbeat_ms=self.interval_ms or None, heartbeat_text=self.text)
@@ -406,8 +463,9 @@ class Heartbeat(Fault):
 @dataclass(kw_only=True)
 class Truncate(Fault):
     name: ClassVar[str] = "truncate"
+    sees: ClassVar[str] = "the next frame is cut in half, then the connection closes"
     order: ClassVar[int] = 80
-    after_events: int = 1
+    after_events: int = param(1, check=C.COUNT, note="1")
 
     def on_stream(self, reply: Reply, events: list[StreamEvent], fc: FaultContext) -> Reply:
         n = min(self.after_events, len(events))
@@ -427,10 +485,12 @@ class Drop(Fault):
     """The connection closes (FIN) without the stream's terminator."""
 
     name: ClassVar[str] = "drop"
+    sees: ClassVar[str] = "the connection closes without the stream's terminator"
+    one_of: ClassVar[tuple[str, ...]] = ("after_events", "after_ms")
     order: ClassVar[int] = 85
     ending: ClassVar[str] = DROPPED
-    after_events: int | None = None
-    after_ms: float | None = None
+    after_events: int | None = param(check=C.COUNT)
+    after_ms: float | None = param(check=C.MS)
 
     def on_stream(self, reply: Reply, events: list[StreamEvent], fc: FaultContext) -> Reply:
         body = before_terminal(events)
@@ -450,36 +510,13 @@ class Reset(Drop):
     """A TCP reset (RST); ``after_events: 0`` (or ``after_ms: 0``) resets before any byte."""
 
     name: ClassVar[str] = "reset"
+    sees: ClassVar[str] = "a TCP reset; `0` resets before any byte"
     ending: ClassVar[str] = RESET
 
     def on_stream(self, reply: Reply, events: list[StreamEvent], fc: FaultContext) -> Reply:
         if self.after_events == 0 or self.after_ms == 0:
             return replace(reply, events=None, body=None, ending=RESET)
         return super().on_stream(reply, events, fc)
-
-
-FAULTS: dict[str, type[Fault]] = {
-    cls.name: cls
-    for cls in (
-        RateLimitFault,
-        HttpError,
-        HtmlError,
-        Hang,
-        ErrorEvent,
-        Omit,
-        NoDone,
-        Malformed,
-        Duplicate,
-        OutOfOrder,
-        Slow,
-        Stall,
-        Buffered,
-        Heartbeat,
-        Truncate,
-        Drop,
-        Reset,
-    )
-}
 
 
 def build(spec: FaultSpec, index: int = 0) -> Fault:

@@ -16,7 +16,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from . import schema
+from . import checks, schema
 
 SCHEMA_ID = "https://mockopenai-harness.invalid/scenario.schema.json"
 PACKAGED = Path(__file__).resolve().parent / "scenario.schema.json"
@@ -27,7 +27,7 @@ def _of(check: Any) -> dict[str, Any]:
 
 
 def _window() -> dict[str, Any]:
-    ms = _of(schema.MS)
+    ms = _of(checks.MS)
     return {
         "type": "object",
         "description": "when the fault may fire, in ms since the session's first request to the scenario",
@@ -40,7 +40,7 @@ def _fault(name: str) -> dict[str, Any]:
     own = schema.FAULT_FIELDS[name]
     properties: dict[str, Any] = {"fault": {"const": name}}
     properties.update({key: _of(check) for key, check in own.items()})
-    properties["probability"] = _of(schema._number(0, 1))
+    properties["probability"] = _of(checks.number(0, 1))
     properties["window"] = {"$ref": "#/$defs/window"}
     out: dict[str, Any] = {
         "type": "object",
@@ -84,10 +84,10 @@ def scenario_schema() -> dict[str, Any]:
             },
         ]
     }
-    endpoint = _of(schema._choice(schema.ENDPOINTS))
-    text = _of(schema._string())
+    endpoint = _of(checks.choice(schema.ENDPOINTS))
+    text = _of(checks.string())
     properties: dict[str, Any] = {
-        "description": {**_of(schema._string(one_line=True)), "description": "one line: what it does"},
+        "description": {**_of(checks.string(one_line=True)), "description": "one line: what it does"},
         "reproduces": {**text, "description": "the reported symptom, quoted"},
         "match": {
             "type": "object",
@@ -102,8 +102,22 @@ def scenario_schema() -> dict[str, Any]:
         "then": {"$ref": "#/$defs/step"},
         "faults": {"type": "array", "items": {"$ref": "#/$defs/fault"}},
         "response": {"$ref": "#/$defs/response"},
-        "expect": {"type": "object", "description": "what the reference stack is expected to do"},
-        "stack": {"type": "object", "description": "which part of the reference stack a repro drives"},
+        "expect": {
+            "type": "object",
+            "description": "what the reference stack is expected to do: one section per part of it",
+            "properties": {section: {"type": "object"} for section in schema.EXPECT_SECTIONS},
+            "additionalProperties": False,
+        },
+        "stack": {
+            "type": "object",
+            "description": "which part of the reference stack a repro drives, with what",
+            "properties": {
+                "drive": _of(checks.choice(schema.DRIVES)),
+                "input": {"type": "object"},
+                "settings": {"type": "object", "patternProperties": {"_ms$": _of(checks.MS)}},
+            },
+            "additionalProperties": False,
+        },
     }
     assert set(properties) == set(schema.TOP_FIELDS), "the top-level fields of the schema module"
     return {

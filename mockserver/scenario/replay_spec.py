@@ -33,6 +33,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .checks import MS, choice, headers, number, with_schema
+
 _Parser = Any  # the schema module's parser (problem, field, mapping, known_keys, path)
 
 ENDINGS = ("complete", "dropped", "reset", "truncated")
@@ -74,23 +76,31 @@ _FRAME = {
 _SIDE_FILE = {"type": "string", "minLength": 1, "description": "a file next to the scenario"}
 
 
-def json_schema(checks: dict[str, Callable[[Any], Any]]) -> dict[str, Any]:
-    """The JSON Schema of a ``replay:`` block; ``checks``: the schema module's checkers of its
-    plain fields (status, headers, delay_ms, ending), which carry their own JSON Schema."""
-    own = {key: dict(check.json_schema) for key, check in checks.items()}  # type: ignore[attr-defined]
-    return {
-        "type": "object",
-        "description": "what an upstream really sent (mockopenai record), sent again exactly",
-        "properties": {
-            **own,
-            "body": {"type": ["string", "object", "array"]},
-            "body_file": _SIDE_FILE,
-            "events": {"type": "array", "items": _FRAME},
-            "events_file": _SIDE_FILE,
-        },
-        "additionalProperties": False,
-        "oneOf": [{"required": [key]} for key in ("body", "body_file", "events", "events_file")],
-    }
+# the plain fields of a replay, checked (and published) like every other field of the schema
+CHECKS: dict[str, Callable[[Any], Any]] = {
+    "status": number(100, 599, integer=True),
+    "headers": headers,
+    "delay_ms": MS,
+    "ending": choice(ENDINGS),
+}
+JSON_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "what an upstream really sent (mockopenai record), sent again exactly",
+    "properties": {
+        **{key: dict(check.json_schema) for key, check in CHECKS.items()},  # type: ignore[attr-defined]
+        "body": {"type": ["string", "object", "array"]},
+        "body_file": _SIDE_FILE,
+        "events": {"type": "array", "items": _FRAME},
+        "events_file": _SIDE_FILE,
+    },
+    "additionalProperties": False,
+    "oneOf": [{"required": [key]} for key in ("body", "body_file", "events", "events_file")],
+}
+
+
+@with_schema(JSON_SCHEMA)
+def check(value: Any) -> Any:
+    return value  # what it holds is parsed by :func:`parse`, with its lines and side files
 
 
 def _plain(value: Any) -> Any:
@@ -204,11 +214,8 @@ def _frames_file(parser: _Parser, target: Path, shown: str, where: str) -> list[
     return frames if ok else None
 
 
-def parse(
-    parser: _Parser, value: Any, line: int, where: str, checks: dict[str, Callable[[Any], Any]]
-) -> ReplaySpec | None:
-    """A ``replay:`` block, every problem reported through ``parser`` with its file and line;
-    ``checks``: the schema module's checkers of its plain fields."""
+def parse(parser: _Parser, value: Any, line: int, where: str) -> ReplaySpec | None:
+    """A ``replay:`` block, every problem reported through ``parser`` with its file and line."""
     m = parser.mapping(value, line, where)
     if m is None:
         return None
@@ -225,7 +232,7 @@ def parse(
     spec = ReplaySpec()
     for key in ("status", "headers", "delay_ms", "ending"):
         if key in m:
-            checked = parser.field(m, key, f"{where}.{key}", checks[key])
+            checked = parser.field(m, key, f"{where}.{key}", CHECKS[key])
             if checked is not None:
                 setattr(spec, key, checked)
     if "body" in m:

@@ -19,30 +19,31 @@ keys are errors and an unknown fault name suggests the nearest known one.
 
 from __future__ import annotations
 
-import difflib
 import math
+import re
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from ..endpoints import ENDPOINTS
 from . import replay_spec
-from .replay_spec import ReplaySpec
-
-ENDPOINTS = (
-    "models",
-    "chat.completions",
-    "responses",
-    "responses.retrieve",
-    "responses.cancel",
-    "images.generations",
-    "images.edits",
-    "embeddings",
-    "realtime",
+from .checks import (
+    MS,
+    Invalid,
+    boolean,
+    choice,
+    describe,
+    did_you_mean,
+    fail,
+    number,
+    one_or_many,
+    string,
+    with_schema,
 )
-DISTRIBUTIONS = ("fixed", "uniform", "normal", "lognormal")
+from .faults import FAULTS
+from .specs import FaultSpec, Match, ResponseSpec, Scenario, StepSpec, Window
 
 
 class ScenarioError(Exception):
@@ -51,105 +52,6 @@ class ScenarioError(Exception):
     def __init__(self, problems: list[str]) -> None:
         super().__init__("\n".join(problems))
         self.problems = list(problems)
-
-
-# --- the typed result ------------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class ResponseSpec:
-    """What the fake says and how fast: a scenario's ``response:`` block."""
-
-    text: str | None = None  # exact text; None: generated from the seed and the request
-    tokens: int = 20  # length of generated text, in tokens
-    ttft_ms: float = 0.0  # before the first content event
-    inter_token_ms: float = 0.0  # between content events
-    replay: ReplaySpec | None = None  # what an upstream really sent, sent again (replay_spec.py)
-
-    def merged(self, override: dict[str, Any] | None) -> ResponseSpec:
-        if not override:
-            return self
-        values = {f.name: getattr(self, f.name) for f in fields(self)}
-        values.update(override)
-        return ResponseSpec(**values)
-
-
-@dataclass(slots=True, frozen=True)
-class Window:
-    start_ms: float = 0.0
-    end_ms: float = math.inf  # relative to the scenario's first request in the session
-
-    def contains(self, elapsed_ms: float) -> bool:
-        return self.start_ms <= elapsed_ms < self.end_ms
-
-
-@dataclass(slots=True)
-class FaultSpec:
-    name: str
-    params: dict[str, Any]  # the fault's own fields (validated), without probability/window
-    probability: float = 1.0
-    window: Window | None = None
-    where: str = ""  # FILE:LINE, for messages
-
-
-@dataclass(slots=True)
-class StepSpec:
-    faults: list[FaultSpec] = field(default_factory=list)
-    response: dict[str, Any] = field(default_factory=dict)  # overrides of the scenario's response
-
-
-OK_STEP = StepSpec()
-
-
-@dataclass(slots=True)
-class Match:
-    endpoints: tuple[str, ...] | None = None
-    stream: bool | None = None
-    models: tuple[str, ...] | None = None
-
-    def matches(self, endpoint: str, stream: bool, model: str | None) -> bool:
-        return (
-            (self.endpoints is None or endpoint in self.endpoints)
-            and (self.stream is None or stream == self.stream)
-            and (self.models is None or model in self.models)
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        if self.endpoints is not None:
-            out["endpoint"] = self.endpoints[0] if len(self.endpoints) == 1 else list(self.endpoints)
-        if self.stream is not None:
-            out["stream"] = self.stream
-        if self.models is not None:
-            out["model"] = self.models[0] if len(self.models) == 1 else list(self.models)
-        return out
-
-
-@dataclass(slots=True)
-class Scenario:
-    name: str
-    path: str
-    description: str
-    reproduces: str | None = None
-    match: Match = field(default_factory=Match)
-    attempts: list[StepSpec] = field(default_factory=list)
-    then: StepSpec = field(default_factory=StepSpec)
-    faults: list[FaultSpec] = field(default_factory=list)  # on every matching request
-    response: ResponseSpec = field(default_factory=ResponseSpec)
-    expect: dict[str, Any] = field(default_factory=dict)
-    stack: dict[str, Any] = field(default_factory=dict)  # which part of the reference stack a repro drives
-
-    def step_for(self, attempt: int) -> StepSpec:
-        return self.attempts[attempt - 1] if 0 < attempt <= len(self.attempts) else self.then
-
-    def summary(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "description": self.description,
-            "reproduces": self.reproduces,
-            "match": self.match.to_dict(),
-            "file": self.path,
-        }
 
 
 # --- YAML with line numbers ------------------------------------------------------------------
@@ -201,205 +103,79 @@ _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _con
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
 
 
-# --- field checkers --------------------------------------------------------------------------
-
-
-class _Bad(Exception):
-    """A value that does not fit; the message says what was expected."""
-
-
-def _schema(json_schema: dict[str, Any]) -> Callable[[Callable[[Any], Any]], Callable[[Any], Any]]:
-    """Attach to a checker the JSON Schema of what it accepts (:mod:`.json_schema` reads it), so
-    the validator and the published schema are one definition."""
-
-    def attach(check: Callable[[Any], Any]) -> Callable[[Any], Any]:
-        check.json_schema = json_schema  # type: ignore[attr-defined]
-        return check
-
-    return attach
-
-
-def _describe(value: Any) -> str:
-    if value is None:
-        return "nothing (null)"
-    if isinstance(value, bool):
-        return f"the boolean {str(value).lower()}"
-    if isinstance(value, (int, float)):
-        return f"the number {value}"
-    if isinstance(value, str):
-        return f"the string {value!r}"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "a mapping"
-    return type(value).__name__
-
-
-def _number(lo: float = 0.0, hi: float = math.inf, integer: bool = False) -> Callable[[Any], Any]:
-    kind = "an integer" if integer else "a number"
-    bounds: dict[str, Any] = {"minimum": lo}
-    if not math.isinf(hi):
-        bounds["maximum"] = hi
-
-    @_schema({"type": "integer" if integer else "number", **bounds})
-    def check(value: Any) -> Any:
-        ok = isinstance(value, int) if integer else isinstance(value, (int, float))
-        if isinstance(value, bool) or not ok or math.isnan(value):
-            raise _Bad(f"expected {kind}, got {_describe(value)}")
-        if value < lo or value > hi:
-            bounds = f">= {lo:g}" if math.isinf(hi) else f"between {lo:g} and {hi:g}"
-            raise _Bad(f"expected {kind} {bounds}, got {value}")
-        return value
-
-    return check
-
-
-ONE_LINE_PATTERN = r"^\s*[^\n]*\S\s*$"  # what strip() leaves holds no newline
-
-
-def _string(one_line: bool = False) -> Callable[[Any], Any]:
-    @_schema({"type": "string", "minLength": 1, **({"pattern": ONE_LINE_PATTERN} if one_line else {})})
-    def check(value: Any) -> Any:
-        if not isinstance(value, str) or not value.strip():
-            raise _Bad(f"expected a non-empty string, got {_describe(value)}")
-        if one_line and "\n" in value.strip():
-            raise _Bad("expected one line of text")
-        return value
-
-    return check
-
-
-@_schema({"type": "boolean"})
-def _boolean(value: Any) -> Any:
-    if not isinstance(value, bool):
-        raise _Bad(f"expected true or false, got {_describe(value)}")
-    return value
-
-
-def _choice(options: tuple[str, ...]) -> Callable[[Any], Any]:
-    @_schema({"enum": list(options)})
-    def check(value: Any) -> Any:
-        if value not in options:
-            raise _Bad(
-                f"expected one of {', '.join(options)}; got {_describe(value)}"
-                + _did_you_mean(value, options)
-            )
-        return value
-
-    return check
-
-
-def _one_or_many(item: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    one = item.json_schema  # type: ignore[attr-defined]
-
-    @_schema({"anyOf": [one, {"type": "array", "items": one, "minItems": 1}]})
-    def check(value: Any) -> Any:
-        values = value if isinstance(value, list) else [value]
-        if not values:
-            raise _Bad("expected at least one value")
-        return tuple(item(v) for v in values)
-
-    return check
-
-
-@_schema({"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1})
-def _string_list(value: Any) -> Any:
-    if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
-        raise _Bad(f"expected a list of strings, got {_describe(value)}")
-    return list(value)
-
-
-@_schema({"type": "object", "additionalProperties": {"type": ["string", "number"]}})
-def _headers(value: Any) -> Any:
-    if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
-        raise _Bad(f"expected a mapping of header names to values, got {_describe(value)}")
-    bad = [k for k, v in value.items() if not isinstance(v, (str, int, float)) or isinstance(v, bool)]
-    if bad:
-        raise _Bad(f"header '{bad[0]}' needs a string or number value")
-    return {k: str(v) for k, v in value.items()}
-
-
-@_schema({"anyOf": [{"type": "number", "minimum": 0}, {"type": "null"}]})
-def _optional_interval(value: Any) -> Any:
-    return None if value is None else _number()(value)
-
-
-@_schema({})
-def _any(value: Any) -> Any:
-    return value
-
-
-MS = _number()
-COUNT = _number(integer=True)
-
-# Every fault and its own fields. Every fault also takes `probability` and `window`.
+# Every fault and its own fields, from the faults' own declarations (faults.py). Every fault
+# also takes `probability` and `window`.
 FAULT_FIELDS: dict[str, dict[str, Callable[[Any], Any]]] = {
-    "http_error": {
-        "status": _number(100, 599, integer=True),
-        "message": _string(),
-        "code": _string(),
-        "type": _string(),
-        "retry_after": MS,
-        "retry_after_ms": MS,
-        "should_retry": _boolean,
-        "headers": _headers,
-    },
-    "drop": {"after_events": COUNT, "after_ms": MS},
-    "reset": {"after_events": COUNT, "after_ms": MS},
-    "truncate": {"after_events": COUNT},
-    "stall": {"after_events": COUNT, "duration_ms": MS},
-    "error_event": {"after_events": COUNT, "message": _string(), "code": _string(), "type": _string()},
-    "omit": {"types": _string_list},
-    "no_done": {},
-    "malformed": {"after_events": COUNT, "data": _string()},
-    "duplicate": {"after_events": COUNT, "count": _number(1, 1000, integer=True)},
-    "out_of_order": {"after_events": COUNT},
-    "heartbeat": {"interval_ms": _optional_interval, "text": _string()},
-    "slow": {"ttft_ms": MS, "inter_token_ms": MS, "jitter_ms": MS, "distribution": _choice(DISTRIBUTIONS)},
-    "buffered": {},
-    "html_error": {"status": _number(100, 599, integer=True), "body": _string()},
-    "hang": {},
-    "rate_limit": {"rpm": _number(1, integer=True), "tpm": _number(1, integer=True)},
+    name: cls.params() for name, cls in FAULTS.items()
 }
-# Fields a fault cannot do without, and groups of which exactly one is needed.
-FAULT_REQUIRED: dict[str, tuple[str, ...]] = {
-    "http_error": ("status",),
-    "stall": ("duration_ms",),
-    "omit": ("types",),
-}
-FAULT_ONE_OF: dict[str, tuple[str, ...]] = {
-    "drop": ("after_events", "after_ms"),
-    "reset": ("after_events", "after_ms"),
-}
-FAULT_ANY_OF: dict[str, tuple[str, ...]] = {"rate_limit": ("rpm", "tpm")}
+# Fields a fault cannot do without, and groups of which exactly one / at least one is needed.
+FAULT_REQUIRED = {name: cls.required for name, cls in FAULTS.items() if cls.required}
+FAULT_ONE_OF = {name: cls.one_of for name, cls in FAULTS.items() if cls.one_of}
+FAULT_ANY_OF = {name: cls.any_of for name, cls in FAULTS.items() if cls.any_of}
 
 
-@_schema({"type": "string"})
+@with_schema({"type": "string"})
 def _text(value: Any) -> Any:
-    return value if isinstance(value, str) else _fail(f"expected a string, got {_describe(value)}")
+    return value if isinstance(value, str) else fail(f"expected a string, got {describe(value)}")
 
 
 RESPONSE_FIELDS: dict[str, Callable[[Any], Any]] = {
     "text": _text,
-    "tokens": _number(1, 100_000, integer=True),  # a billion blocked the event loop for good
+    "tokens": number(1, 100_000, integer=True),  # a billion blocked the event loop for good
     "ttft_ms": MS,
     "inter_token_ms": MS,
+    "replay": replay_spec.check,  # parsed by replay_spec.parse (frames, side files, their lines)
 }
-# the plain fields of a ``replay:`` response (the rest, frames and side files: replay_spec.py)
-REPLAY_FIELDS: dict[str, Callable[[Any], Any]] = {
-    "status": _number(100, 599, integer=True),
-    "headers": _headers,
-    "delay_ms": MS,
-    "ending": _choice(replay_spec.ENDINGS),
+# The repro blocks. ``stack.drive`` names the part of the reference stack ``harness repro`` runs;
+# ``expect`` holds one section of facts per part (and ``wire``, what the mock saw), whose leaves
+# are values or one operator mapping such as ``{min: 2}``.
+DRIVES = ("sdk", "gateway", "txt2img", "img2img", "registry", "health", "stream", "realtime")
+STACK_FIELDS = ("drive", "input", "settings")
+EXPECT_SECTIONS = ("wire", "sdk", "gateway", "connector", "registry", "health", "stream", "realtime", "load")
+
+
+@with_schema({"type": "array", "minItems": 1})
+def _options(value: Any) -> Any:
+    return (
+        value
+        if isinstance(value, list) and value
+        else fail(f"expected a list of values, got {describe(value)}")
+    )
+
+
+@with_schema({"type": "string", "format": "regex"})
+def _regex(value: Any) -> Any:
+    if not isinstance(value, str):
+        fail(f"expected a regular expression, got {describe(value)}")
+    try:
+        re.compile(value)
+    except re.error as exc:
+        fail(f"not a regular expression: {exc}")
+    return value
+
+
+@with_schema({"type": "number"})
+def _bound(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        fail(f"expected a number, got {describe(value)}")
+    return value
+
+
+@with_schema({})
+def _anything(value: Any) -> Any:
+    return value
+
+
+EXPECT_OPERATORS: dict[str, Callable[[Any], Any]] = {
+    "min": _bound,
+    "max": _bound,
+    "contains": _anything,
+    "excludes": _anything,
+    "one_of": _options,
+    "matches": _regex,
+    "present": boolean,
 }
 
-
-@_schema(replay_spec.json_schema(REPLAY_FIELDS))
-def _replay(value: Any) -> Any:
-    return value  # what it holds is parsed by replay_spec.parse, with its lines and side files
-
-
-RESPONSE_FIELDS["replay"] = _replay
 TOP_FIELDS = (
     "description",
     "reproduces",
@@ -411,17 +187,6 @@ TOP_FIELDS = (
     "expect",
     "stack",
 )
-
-
-def _fail(message: str) -> Any:
-    raise _Bad(message)
-
-
-def _did_you_mean(value: Any, options: Any) -> str:
-    if not isinstance(value, str):
-        return ""
-    close = difflib.get_close_matches(value, list(options), n=1, cutoff=0.5)
-    return f" (did you mean '{close[0]}'?)" if close else ""
 
 
 # --- the parser ------------------------------------------------------------------------------
@@ -447,7 +212,7 @@ class _Parser:
     def field(self, mapping: LineDict, key: str, where: str, check: Callable[[Any], Any]) -> Any:
         try:
             return check(mapping[key])
-        except _Bad as bad:
+        except Invalid as bad:
             self.problem(mapping.key_lines.get(key, mapping.line), where, str(bad))
             return None
 
@@ -459,13 +224,13 @@ class _Parser:
                     mapping.key_lines.get(key, mapping.line),
                     name,
                     f"unknown field for {what}; expected one of {', '.join(allowed)}"
-                    + _did_you_mean(key, allowed),
+                    + did_you_mean(key, allowed),
                 )
 
     def mapping(self, value: Any, line: int, where: str) -> LineDict | None:
         if isinstance(value, LineDict):
             return value
-        self.problem(line, where, f"expected a mapping, got {_describe(value)}")
+        self.problem(line, where, f"expected a mapping, got {describe(value)}")
         return None
 
     # -- pieces --
@@ -483,7 +248,7 @@ class _Parser:
                 m.key_lines["fault"],
                 f"{where}.fault",
                 f"unknown fault {name!r}; expected one of {', '.join(FAULT_FIELDS)}"
-                + _did_you_mean(name, FAULT_FIELDS),
+                + did_you_mean(name, FAULT_FIELDS),
             )
             return None
         own = FAULT_FIELDS[name]
@@ -502,7 +267,7 @@ class _Parser:
             self.problem(m.line, where, f"fault '{name}' needs at least one of {' or '.join(any_of)}")
         probability = 1.0
         if "probability" in m:
-            probability = self.field(m, "probability", f"{where}.probability", _number(0, 1))
+            probability = self.field(m, "probability", f"{where}.probability", number(0, 1))
         window = self.window(m["window"], m.key_lines["window"], f"{where}.window") if "window" in m else None
         if len(self.problems) > count:
             return None
@@ -530,7 +295,7 @@ class _Parser:
 
     def fault_list(self, value: Any, line: int, where: str) -> list[FaultSpec]:
         if not isinstance(value, LineList):
-            self.problem(line, where, f"expected a list of fault mappings, got {_describe(value)}")
+            self.problem(line, where, f"expected a list of fault mappings, got {describe(value)}")
             return []
         out = [
             self.fault(v, ln, f"{where}[{i}]")
@@ -545,9 +310,7 @@ class _Parser:
         self.known_keys(m, RESPONSE_FIELDS, where, "response")
         out = {k: self.field(m, k, f"{where}.{k}", RESPONSE_FIELDS[k]) for k in RESPONSE_FIELDS if k in m}
         if "replay" in m:
-            out["replay"] = replay_spec.parse(
-                self, m["replay"], m.key_lines["replay"], f"{where}.replay", REPLAY_FIELDS
-            )
+            out["replay"] = replay_spec.parse(self, m["replay"], m.key_lines["replay"], f"{where}.replay")
         return {k: v for k, v in out.items() if v is not None}
 
     def step(self, value: Any, line: int, where: str) -> StepSpec:
@@ -558,7 +321,7 @@ class _Parser:
                 line,
                 where,
                 f"expected 'ok', a fault mapping or {{faults: [...], response: "
-                f"{{...}}}}, got {_describe(value)}",
+                f"{{...}}}}, got {describe(value)}",
             )
             return StepSpec()
         if "fault" in value:
@@ -583,13 +346,63 @@ class _Parser:
             return Match()
         self.known_keys(m, ("endpoint", "stream", "model"), "match", "match")
         endpoints = (
-            self.field(m, "endpoint", "match.endpoint", _one_or_many(_choice(ENDPOINTS)))
+            self.field(m, "endpoint", "match.endpoint", one_or_many(choice(ENDPOINTS)))
             if "endpoint" in m
             else None
         )
-        stream = self.field(m, "stream", "match.stream", _boolean) if "stream" in m else None
-        models = self.field(m, "model", "match.model", _one_or_many(_string())) if "model" in m else None
+        stream = self.field(m, "stream", "match.stream", boolean) if "stream" in m else None
+        models = self.field(m, "model", "match.model", one_or_many(string())) if "model" in m else None
         return Match(endpoints, stream, models)
+
+    def stack(self, value: Any, line: int) -> dict[str, Any]:
+        m = self.mapping(value, line, "stack")
+        if m is None:
+            return {}
+        self.known_keys(m, STACK_FIELDS, "stack", "stack")
+        if "drive" in m:
+            self.field(m, "drive", "stack.drive", choice(DRIVES))
+        for key in ("input", "settings"):
+            if key in m:
+                self.mapping(m[key], m.key_lines[key], f"stack.{key}")
+        settings = m.get("settings")
+        if isinstance(settings, LineDict):  # durations are scenario milliseconds
+            for key in settings:
+                if str(key).endswith("_ms"):
+                    self.field(settings, key, f"stack.settings.{key}", MS)
+        return _plain(m)
+
+    def expect(self, value: Any, line: int) -> dict[str, Any]:
+        m = self.mapping(value, line, "expect")
+        if m is None:
+            return {}
+        self.known_keys(m, EXPECT_SECTIONS, "expect", "expect (a part of the stack)")
+        for key, section in m.items():
+            if (
+                key in EXPECT_SECTIONS
+                and self.mapping(section, m.key_lines[key], f"expect.{key}") is not None
+            ):
+                self.expectations(section, f"expect.{key}")
+        return _plain(m)
+
+    def expectations(self, m: LineDict, where: str) -> None:
+        """Every operator mapping below ``m``: only operators, each with a fitting argument."""
+        for key, value in m.items():
+            if not isinstance(value, LineDict):
+                continue
+            ops = [k for k in value if k in EXPECT_OPERATORS]
+            if ops and len(ops) < len(value):
+                others = ", ".join(str(k) for k in value if k not in EXPECT_OPERATORS)
+                self.problem(
+                    m.key_lines[key],
+                    f"{where}.{key}",
+                    f"mixes operators ({', '.join(ops)}) with other keys ({others}); "
+                    f"operators are {', '.join(EXPECT_OPERATORS)}",
+                )
+            elif ops:
+                for op in ops:
+                    self.field(value, op, f"{where}.{key}.{op}", EXPECT_OPERATORS[op])
+            else:
+                self.expectations(value, f"{where}.{key}")
 
     # -- the whole file --
 
@@ -597,7 +410,7 @@ class _Parser:
         if not isinstance(doc, LineDict):
             line = getattr(doc, "line", 1)
             self.problem(
-                line, "(file)", f"expected a mapping with at least 'description', got {_describe(doc)}"
+                line, "(file)", f"expected a mapping with at least 'description', got {describe(doc)}"
             )
             return None
         self.known_keys(doc, TOP_FIELDS, "", "a scenario")
@@ -606,8 +419,8 @@ class _Parser:
         if "description" not in doc:
             self.problem(doc.line, "description", "required: one line saying what the scenario does")
         else:
-            description = self.field(doc, "description", "description", _string(one_line=True))
-        reproduces = self.field(doc, "reproduces", "reproduces", _string()) if "reproduces" in doc else None
+            description = self.field(doc, "description", "description", string(one_line=True))
+        reproduces = self.field(doc, "reproduces", "reproduces", string()) if "reproduces" in doc else None
         match = self.match(doc["match"], lines["match"]) if "match" in doc else Match()
         attempts: list[StepSpec] = []
         if "attempts" in doc:
@@ -622,20 +435,14 @@ class _Parser:
                     for i, (v, ln) in enumerate(zip(raw, raw.item_lines, strict=True))
                 ]
             else:
-                self.problem(lines["attempts"], "attempts", f"expected a list of steps, got {_describe(raw)}")
+                self.problem(lines["attempts"], "attempts", f"expected a list of steps, got {describe(raw)}")
         then = self.step(doc["then"], lines["then"], "then") if "then" in doc else StepSpec()
         faults = self.fault_list(doc["faults"], lines["faults"], "faults") if "faults" in doc else []
         response = ResponseSpec().merged(
             self.response(doc["response"], lines["response"], "response") if "response" in doc else None
         )
-        expect: dict[str, Any] = {}
-        if "expect" in doc:
-            m = self.mapping(doc["expect"], lines["expect"], "expect")
-            expect = _plain(m) if m is not None else {}
-        stack: dict[str, Any] = {}
-        if "stack" in doc:
-            m = self.mapping(doc["stack"], lines["stack"], "stack")
-            stack = _plain(m) if m is not None else {}
+        expect = self.expect(doc["expect"], lines["expect"]) if "expect" in doc else {}
+        stack = self.stack(doc["stack"], lines["stack"]) if "stack" in doc else {}
         if self.problems or description is None:
             return None
         return Scenario(

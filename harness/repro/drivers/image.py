@@ -21,7 +21,7 @@ from harness.connectors import (
     OpenAITxt2ImgConnector,
     PartialImage,
 )
-from mockserver.png import render_b64
+from mockserver.picture import render_b64
 
 from ..context import RunContext, StackRun
 from ..scenario_file import ScenarioFileError

@@ -13,7 +13,8 @@ import pytest
 from PIL import Image
 
 from mockserver import webp
-from mockserver.png import encoded_format, render_b64, render_png
+from mockserver.picture import encoded_format, render_b64
+from mockserver.picture import render as render_png
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

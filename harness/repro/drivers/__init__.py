@@ -1,6 +1,6 @@
-"""Runners: each drives one part of the reference stack against the mock and collects facts.
+"""Drivers: each drives one part of the reference stack against the mock and collects facts.
 
-A runner is ``async def run(ctx: RunContext) -> StackRun``; :data:`DRIVERS` maps ``stack.drive``
+A driver is ``async def run(ctx: RunContext) -> StackRun``; :data:`DRIVERS` maps ``stack.drive``
 to the module that holds it, imported only when a scenario asks for it.
 """
 
@@ -14,7 +14,7 @@ from mockserver.web_app import JOURNAL
 
 from ..context import RunContext, StackRun
 
-Runner = Callable[[RunContext], Awaitable[StackRun]]
+Driver = Callable[[RunContext], Awaitable[StackRun]]
 
 DRIVERS: dict[str, str] = {
     "sdk": "sdk",
@@ -28,7 +28,7 @@ DRIVERS: dict[str, str] = {
 }
 
 
-def runner_for(drive: str) -> Runner:
+def driver_for(drive: str) -> Driver:
     module = importlib.import_module(f"{__name__}.{DRIVERS[drive]}")
     return module.run
 

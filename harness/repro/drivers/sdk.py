@@ -34,7 +34,8 @@ from typing import Any
 
 import openai
 
-from mockserver.png import render_b64
+from mockserver import endpoints as E
+from mockserver.picture import render_b64
 
 from ..context import RunContext, StackRun
 from ..scenario_file import ScenarioFileError
@@ -106,10 +107,10 @@ async def _call(
 ) -> None:
     message = inp.get("message", "Tell me a short story.")
     partials = int(inp.get("partial_images", 2))
-    if endpoint == "models":
+    if endpoint == E.MODELS:
         page = await client.models.list()
         obs.facts["models"] = len(page.data)
-    elif endpoint == "chat.completions":
+    elif endpoint == E.CHAT_COMPLETIONS:
         messages = [{"role": "user", "content": message}]
         if stream:
             async for chunk in await client.chat.completions.create(
@@ -120,7 +121,7 @@ async def _call(
             completion = await client.chat.completions.create(model=model, messages=messages)
             obs.text.append(completion.choices[0].message.content or "")
             obs.facts["finish_reason"] = completion.choices[0].finish_reason
-    elif endpoint == "responses":
+    elif endpoint == E.RESPONSES:
         params: dict[str, Any] = {"model": model, "input": message}
         if "partial_images" in inp:
             params["tools"] = [{"type": "image_generation", "partial_images": partials}]
@@ -136,10 +137,10 @@ async def _call(
             response = await client.responses.create(**params)
             obs.text.append(response.output_text)
             obs.facts["response_status"] = response.status
-    elif endpoint in ("images.generations", "images.edits"):
+    elif endpoint in (E.IMAGES_GENERATIONS, E.IMAGES_EDITS):
         params = {"model": model, "prompt": message}
         call = client.images.generate
-        if endpoint == "images.edits":
+        if endpoint == E.IMAGES_EDITS:
             params["image"], call = _input_png(), client.images.edit
         if stream:
             async for event in await call(stream=True, partial_images=partials, **params):
