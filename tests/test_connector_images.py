@@ -7,9 +7,6 @@ from __future__ import annotations
 
 import base64
 import json
-import urllib.request
-import uuid
-from pathlib import Path
 
 import openai
 import pytest
@@ -28,34 +25,20 @@ from harness.connectors import (
     OpenAITxt2ImgConnector,
 )
 from harness.connectors.image_input import sniff_mime
-from mockserver.config import MockConfig
-from mockserver.web_runner import MockServer
+from harness.pytest_plugin import MockOpenAI
 
-SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios" / "connectors"
 FAST = Backoff(initial_ms=2, multiplier=2, max_ms=10, max_retries=2)
 
 
-@pytest.fixture(scope="module")
-def mock():
-    with MockServer(MockConfig(port=0, scenario_paths=[str(SCENARIOS)])) as server:
-        yield server
-
-
 class Harness:
-    """One session on the mock: a client for a scenario, and that session's journal."""
+    """This test's session on the mock (the plugin's ``mock_openai``), and connectors on it."""
 
-    def __init__(self, mock: MockServer) -> None:
+    def __init__(self, mock: MockOpenAI) -> None:
         self.mock = mock
-        self.session = "conn-" + uuid.uuid4().hex[:12]
         self.clients: list[openai.AsyncOpenAI] = []
 
     def client(self, scenario: str | None = None) -> openai.AsyncOpenAI:
-        headers = {"X-Mock-Session": self.session}
-        if scenario:
-            headers["X-Mock-Scenario"] = scenario
-        c = openai.AsyncOpenAI(
-            base_url=self.mock.base_url, api_key="sk-test", max_retries=0, default_headers=headers
-        )
+        c = self.mock.async_client(scenario, max_retries=0)
         self.clients.append(c)
         return c
 
@@ -64,14 +47,12 @@ class Harness:
         return cls(client=self.client(scenario), settings=ConnectorSettings(api_key="sk-test", **settings))
 
     def journal(self) -> list[dict]:
-        url = f"{self.mock.url}/_mock/journal?session={self.session}"
-        with urllib.request.urlopen(url) as resp:
-            return json.load(resp)
+        return self.mock.journal()
 
 
 @pytest.fixture
-async def h(mock):
-    harness = Harness(mock)
+async def h(mock_openai):
+    harness = Harness(mock_openai)
     yield harness
     for c in harness.clients:
         await c.close()
@@ -150,13 +131,12 @@ async def test_img2img_turns_an_unresolved_template_into_a_clear_error_without_c
     assert h.journal() == []
 
 
-async def test_a_connector_builds_its_own_client_from_settings(mock):
-    session = "conn-" + uuid.uuid4().hex[:12]
+async def test_a_connector_builds_its_own_client_from_settings(mock_openai):
     settings = ConnectorSettings(
         api_key="sk-test",
-        base_url=mock.base_url,
+        base_url=mock_openai.base_url,
         tiers=(NON_STREAM,),
-        default_headers={"X-Mock-Session": session},
+        default_headers=mock_openai.headers(),
     )
     connector = OpenAITxt2ImgConnector(settings=settings)
     result = await connector.process({"prompt": "a fox"})
