@@ -18,8 +18,8 @@ def test_unknown_model_is_404_model_not_found(client):
         client.models.retrieve("gpt-9-imaginary")
 
 
-def test_missing_key_is_401_with_no_code(mock_server):
-    r = httpx2.get(mock_server.base_url + "/models")
+def test_missing_key_is_401_with_no_code(mock_openai_server):
+    r = httpx2.get(mock_openai_server.base_url + "/models")
     assert r.status_code == 401
     assert r.json()["error"]["code"] is None  # invalid_api_key is for a key present and wrong
     assert r.headers["x-request-id"].startswith("req_")
@@ -62,9 +62,9 @@ def test_bad_field_is_400_naming_param(client, body, param):
     assert err["type"] == "invalid_request_error" and err["message"]
 
 
-def test_malformed_json_is_400(mock_server):
+def test_malformed_json_is_400(mock_openai_server):
     r = httpx2.post(
-        mock_server.base_url + "/chat/completions",
+        mock_openai_server.base_url + "/chat/completions",
         content=b'{"model": ',
         headers={"Authorization": "Bearer sk-test", "content-type": "application/json"},
     )
@@ -72,8 +72,8 @@ def test_malformed_json_is_400(mock_server):
     assert "could not parse the JSON body" in r.json()["error"]["message"]
 
 
-def test_unknown_route_is_openai_shaped_404(mock_server):
-    r = httpx2.get(mock_server.base_url + "/nothing-here", headers={"Authorization": "Bearer sk-test"})
+def test_unknown_route_is_openai_shaped_404(mock_openai_server):
+    r = httpx2.get(mock_openai_server.base_url + "/nothing-here", headers={"Authorization": "Bearer sk-test"})
     assert r.status_code == 404 and r.json()["error"]["message"].startswith("Invalid URL")
 
 

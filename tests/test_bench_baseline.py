@@ -42,31 +42,31 @@ async def test_the_sdk_streams_from_the_baseline(bare_server):
     await client.close()
 
 
-async def test_baseline_and_mock_send_the_same_number_of_frames(bare_server, mock_server):
+async def test_baseline_and_mock_send_the_same_number_of_frames(bare_server, mock_openai_server):
     async with new_session() as session:
-        mock_done, mock_frames = await count_stream(session, mock_chat(mock_server.url, None))
+        mock_done, mock_frames = await count_stream(session, mock_chat(mock_openai_server.url, None))
         bare_done, bare_frames = await count_stream(session, mock_chat(bare_server.url, None))
     assert mock_done and bare_done
     assert mock_frames == bare_frames == bare_sse.TOKENS + 3  # role, tokens, finish, [DONE]
 
 
-async def test_bench_client_measures_a_mock_stream_like_the_load_client(mock_server):
+async def test_bench_client_measures_a_mock_stream_like_the_load_client(mock_openai_server):
     async with new_session() as session:
-        outcome = await measure_stream(session, mock_chat(mock_server.url, None))
+        outcome = await measure_stream(session, mock_chat(mock_openai_server.url, None))
     assert outcome.ok and outcome.status == 200
     assert outcome.tokens == 20 and len(outcome.gaps_ms) == 19
     assert 0 < outcome.ttft_ms <= outcome.total_ms
 
 
-async def test_bench_client_reports_an_unknown_scenario_as_an_http_failure(mock_server):
+async def test_bench_client_reports_an_unknown_scenario_as_an_http_failure(mock_openai_server):
     async with new_session() as session:
-        outcome = await measure_stream(session, mock_chat(mock_server.url, "no-such-scenario"))
+        outcome = await measure_stream(session, mock_chat(mock_openai_server.url, "no-such-scenario"))
     assert not outcome.ok and outcome.failure == "http_error: HTTP 400" and outcome.status == 400
 
 
 @pytest.fixture(scope="module")
-def relay_server(mock_server):
-    with MockServer(MockConfig(port=0), app=bare_relay.create_app(mock_server.base_url)) as server:
+def relay_server(mock_openai_server):
+    with MockServer(MockConfig(port=0), app=bare_relay.create_app(mock_openai_server.base_url)) as server:
         yield server
 
 

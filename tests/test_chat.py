@@ -41,11 +41,11 @@ def test_content_is_deterministic_for_the_same_request(client):
     assert a.choices[0].message.content != c.choices[0].message.content
 
 
-def test_stream_wire_format_matches_openai(client, mock_server):
+def test_stream_wire_format_matches_openai(client, mock_openai_server):
     import httpx2
 
     r = httpx2.post(
-        mock_server.base_url + "/chat/completions",
+        mock_openai_server.base_url + "/chat/completions",
         headers={"Authorization": "Bearer sk-test"},
         json={"model": "gpt-4o", "messages": MSG, "stream": True, "stream_options": {"include_usage": True}},
     )

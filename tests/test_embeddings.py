@@ -82,7 +82,7 @@ def test_batch_of_strings_and_token_ids(client):
     assert len(many.data) == 2 and many.usage.total_tokens == 5
 
 
-def test_vectors_are_deterministic_from_model_and_input(client, mock_server):
+def test_vectors_are_deterministic_from_model_and_input(client, mock_openai_server):
     a = client.embeddings.create(model=SMALL, input="stable").data[0].embedding
     b = client.embeddings.create(model=SMALL, input="stable").data[0].embedding
     c = client.embeddings.create(model=SMALL, input="other").data[0].embedding
@@ -118,9 +118,9 @@ def test_bad_fields_are_400s_naming_the_param(client, kwargs, param):
     assert info.value.body["type"] == "invalid_request_error"
 
 
-def test_missing_input_and_unknown_model(client, mock_server):
+def test_missing_input_and_unknown_model(client, mock_openai_server):
     r = httpx2.post(
-        mock_server.base_url + "/embeddings",
+        mock_openai_server.base_url + "/embeddings",
         json={"model": SMALL},
         headers={"Authorization": "Bearer sk-test"},
     )

@@ -23,7 +23,7 @@ WATCH = {"X-Mock-Time-Scale": "0.1"}
 
 
 @pytest.fixture(scope="module")
-def mock_server(tmp_path_factory):
+def mock_openai_server(tmp_path_factory, mock_openai_server_factory):
     folder = tmp_path_factory.mktemp("scenarios")
     (folder / "bg-instant.yaml").write_text(
         "description: A scenario without timing, whose background jobs are done at once.\n"
@@ -33,8 +33,7 @@ def mock_server(tmp_path_factory):
         "description: A scenario's own timing.\n"
         "match: {endpoint: responses}\nresponse: {ttft_ms: 400, inter_token_ms: 10, tokens: 5}\n"
     )
-    with MockServer(MockConfig(port=0, scenario_paths=[str(folder)])) as server:
-        yield server
+    return mock_openai_server_factory(scenario_paths=[str(folder)])
 
 
 def retrieve(client: openai.OpenAI, rid: str, **kw) -> Response:

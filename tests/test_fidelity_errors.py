@@ -106,17 +106,17 @@ def test_chat_and_models_keep_their_404(client):
 
 
 @pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer"}, {"Authorization": "Basic abc"}])
-def test_no_api_key_is_401_with_the_real_message_and_no_code(mock_server, headers):
-    r = httpx2.post(mock_server.base_url + "/chat/completions", json={}, headers=headers)
+def test_no_api_key_is_401_with_the_real_message_and_no_code(mock_openai_server, headers):
+    r = httpx2.post(mock_openai_server.base_url + "/chat/completions", json={}, headers=headers)
     assert r.status_code == 401
     assert r.json() == {
         "error": {"message": NO_KEY_MESSAGE, "type": "invalid_request_error", "param": None, "code": None}
     }
 
 
-def test_the_sdk_raises_authentication_error_for_no_key(mock_server):
+def test_the_sdk_raises_authentication_error_for_no_key(mock_openai_server):
     # the SDK refuses to start without a key: send one it does not put in the header
-    client = openai.OpenAI(base_url=mock_server.base_url, api_key="unused", max_retries=0)
+    client = openai.OpenAI(base_url=mock_openai_server.base_url, api_key="unused", max_retries=0)
     with pytest.raises(openai.AuthenticationError) as exc:
         client.models.list(extra_headers={"Authorization": openai.Omit()})
     assert exc.value.code is None and exc.value.body["message"] == NO_KEY_MESSAGE

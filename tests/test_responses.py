@@ -16,9 +16,6 @@ import pydantic
 import pytest
 from openai.types.responses import Response
 
-from mockserver.config import MockConfig
-from mockserver.web_runner import MockServer
-
 SCENARIO_TEXT = "Hello from the mock scenario, word by word."
 TEXT_EVENTS = [
     "response.created",
@@ -49,13 +46,12 @@ WEATHER_TOOL = {
 
 
 @pytest.fixture(scope="module")
-def mock_server(tmp_path_factory):
+def mock_openai_server(tmp_path_factory, mock_openai_server_factory):
     folder = tmp_path_factory.mktemp("scenarios")
     (folder / "responses-fixed-text.yaml").write_text(
         f"description: Responses say a fixed sentence.\nresponse: {{text: {json.dumps(SCENARIO_TEXT)}}}\n"
     )
-    with MockServer(MockConfig(port=0, scenario_paths=[str(folder)])) as server:
-        yield server
+    return mock_openai_server_factory(scenario_paths=[str(folder)])
 
 
 def validated(event):
@@ -170,9 +166,9 @@ def test_stream_event_order_sequence_numbers_and_usage(client):
     assert item_ids == {final.output[0].id} == {events[2].item.id}
 
 
-def test_stream_wire_format_names_every_event(client, mock_server):
+def test_stream_wire_format_names_every_event(client, mock_openai_server):
     r = httpx2.post(
-        mock_server.base_url + "/responses",
+        mock_openai_server.base_url + "/responses",
         headers={"Authorization": "Bearer sk-test"},
         json={"model": "gpt-4o", "input": "wire", "stream": True},
     )
