@@ -10,6 +10,7 @@ import time
 import openai
 import pytest
 from openai.types.responses import Response
+from scenario_files import scenario_folder
 
 from mockserver.api import pace
 from mockserver.config import MockConfig
@@ -24,16 +25,16 @@ WATCH = {"X-Mock-Time-Scale": "0.1"}
 
 @pytest.fixture(scope="module")
 def mock_openai_server(tmp_path_factory, mock_openai_server_factory):
-    folder = tmp_path_factory.mktemp("scenarios")
-    (folder / "bg-instant.yaml").write_text(
-        "description: A scenario without timing, whose background jobs are done at once.\n"
-        "match: {endpoint: responses}\nresponse: {tokens: 5}\n"
+    folder = scenario_folder(
+        tmp_path_factory,
+        {
+            "bg-instant": "description: A scenario without timing, whose background jobs are done at once.\n"
+            "match: {endpoint: responses}\nresponse: {tokens: 5}\n",
+            "bg-own-pace": "description: A scenario's own timing.\n"
+            "match: {endpoint: responses}\nresponse: {ttft_ms: 400, inter_token_ms: 10, tokens: 5}\n",
+        },
     )
-    (folder / "bg-own-pace.yaml").write_text(
-        "description: A scenario's own timing.\n"
-        "match: {endpoint: responses}\nresponse: {ttft_ms: 400, inter_token_ms: 10, tokens: 5}\n"
-    )
-    return mock_openai_server_factory(scenario_paths=[str(folder)])
+    return mock_openai_server_factory(scenario_paths=[folder])
 
 
 def retrieve(client: openai.OpenAI, rid: str, **kw) -> Response:

@@ -8,6 +8,7 @@ import urllib.error
 import urllib.request
 
 import pytest
+from scenario_files import scenario_folder
 
 from mockserver import shared_state
 from mockserver.config import MockConfig
@@ -23,15 +24,16 @@ JOURNAL_SIZE = 8
 
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("shared")
-    for name, body in SCENARIOS.items():
-        (folder / f"{name}.yaml").write_text(f"description: shared state, {name}.\n{body}")
-    db = str(folder / "state.sqlite3")
+    folder = scenario_folder(
+        tmp_path_factory,
+        {name: f"description: shared state, {name}.\n{body}" for name, body in SCENARIOS.items()},
+    )
+    db = str(tmp_path_factory.mktemp("shared") / "state.sqlite3")
     shared_state.create(db)
 
     def config(worker: int) -> MockConfig:
         return MockConfig(
-            port=0, scenario_paths=[str(folder)], shared_state=db, worker=worker, journal_size=JOURNAL_SIZE
+            port=0, scenario_paths=[folder], shared_state=db, worker=worker, journal_size=JOURNAL_SIZE
         )
 
     with MockServer(config(1)) as one, MockServer(config(2)) as two:

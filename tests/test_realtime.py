@@ -21,6 +21,7 @@ from openai.types.realtime import RealtimeServerEvent
 from openai.types.realtime.realtime_error_event import RealtimeErrorEvent
 from openai.types.realtime.response_done_event import ResponseDoneEvent
 from pydantic import TypeAdapter
+from scenario_files import scenario_folder
 from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import ConnectionClosedError, InvalidMessage, InvalidStatus
 
@@ -378,12 +379,14 @@ CUTS = {
 
 @pytest.fixture(scope="module")
 def cut_mock(tmp_path_factory, mock_openai_server_factory):
-    folder = tmp_path_factory.mktemp("realtime-cuts")
-    for name, fault in CUTS.items():
-        (folder / f"{name}.yaml").write_text(
-            f"description: {name}.\nmatch: {{endpoint: realtime}}\nattempts:\n  - {fault}\nthen: ok\n"
-        )
-    return mock_openai_server_factory(scenario_paths=[str(folder)], time_scale=0.01)
+    folder = scenario_folder(
+        tmp_path_factory,
+        {
+            name: f"description: {name}.\nmatch: {{endpoint: realtime}}\nattempts:\n  - {fault}\nthen: ok\n"
+            for name, fault in CUTS.items()
+        },
+    )
+    return mock_openai_server_factory(scenario_paths=[folder], time_scale=0.01)
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ import openai
 import pydantic
 import pytest
 from openai.types.responses import Response
+from scenario_files import scenario_folder
 
 SCENARIO_TEXT = "Hello from the mock scenario, word by word."
 TEXT_EVENTS = [
@@ -47,11 +48,9 @@ WEATHER_TOOL = {
 
 @pytest.fixture(scope="module")
 def mock_openai_server(tmp_path_factory, mock_openai_server_factory):
-    folder = tmp_path_factory.mktemp("scenarios")
-    (folder / "responses-fixed-text.yaml").write_text(
-        f"description: Responses say a fixed sentence.\nresponse: {{text: {json.dumps(SCENARIO_TEXT)}}}\n"
-    )
-    return mock_openai_server_factory(scenario_paths=[str(folder)])
+    text = f"description: Responses say a fixed sentence.\nresponse: {{text: {json.dumps(SCENARIO_TEXT)}}}\n"
+    folder = scenario_folder(tmp_path_factory, {"responses-fixed-text": text})
+    return mock_openai_server_factory(scenario_paths=[folder])
 
 
 def validated(event):

@@ -10,6 +10,7 @@ import time
 import openai
 import pytest
 from openai.types.responses import Response
+from scenario_files import scenario_folder
 
 from mockserver.api.responses_events import build_events, plan_outputs
 from mockserver.api.responses_request import parse_request
@@ -39,15 +40,17 @@ STATUS_ORDER = ["queued", "in_progress", "completed"]
 
 @pytest.fixture(scope="module")
 def mock_openai_server(tmp_path_factory, mock_openai_server_factory):
-    folder = tmp_path_factory.mktemp("scenarios")
-    for name, block in (
-        ("responses-paced", PACED),
-        ("responses-long", LONG),
-        ("responses-drop", DROP),
-        ("responses-steady", STEADY),
-    ):
-        (folder / f"{name}.yaml").write_text(f"description: Background responses, {name}.\n{block}\n")
-    return mock_openai_server_factory(time_scale=TIME_SCALE, scenario_paths=[str(folder)])
+    blocks = {
+        "responses-paced": PACED,
+        "responses-long": LONG,
+        "responses-drop": DROP,
+        "responses-steady": STEADY,
+    }
+    folder = scenario_folder(
+        tmp_path_factory,
+        {name: f"description: Background responses, {name}.\n{block}\n" for name, block in blocks.items()},
+    )
+    return mock_openai_server_factory(time_scale=TIME_SCALE, scenario_paths=[folder])
 
 
 def scenario(name: str) -> dict[str, str]:
