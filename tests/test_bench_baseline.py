@@ -26,7 +26,10 @@ def bare_server():
 def test_baseline_frames_are_chat_completion_chunks_the_sdk_accepts():
     frames = bare_sse.chunks("gpt-4o-mini")
     assert frames[-1] == b"data: [DONE]\n\n"
-    chunks = [ChatCompletionChunk.model_validate(json.loads(f.removeprefix(b"data: "))) for f in frames[:-1]]
+    # each item is one whole frame: the SSE reader reads exactly one event out of it
+    events = [event for f in frames[:-1] for event in SSEReader().feed(f)]
+    assert len(events) == len(frames) - 1
+    chunks = [ChatCompletionChunk.model_validate(json.loads(e.data)) for e in events]
     assert chunks[0].choices[0].delta.role == "assistant"
     assert "".join(c.choices[0].delta.content or "" for c in chunks).strip().startswith("word0")
     assert chunks[-1].choices[0].finish_reason == "stop"

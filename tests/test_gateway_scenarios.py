@@ -19,6 +19,7 @@ from harness.gateway.telemetry import reports
 from harness.gateway.web_gateway import STORE
 from harness.pytest_plugin import MockOpenAI
 from mockserver.content import tokenize
+from servekit.sse import SSEReader
 
 
 async def test_429_then_recover(gateway_factory, mock_openai):
@@ -231,6 +232,7 @@ async def test_every_stream_ends_with_done_and_never_a_traceback(gateway_factory
             headers=auth(scenario=scenario, session=mock_openai.session),
         ) as resp,
     ):
-        raw = (await resp.read()).decode()
-    assert raw.rstrip().split("\n\n")[-1].startswith("event: done")
+        body = await resp.read()
+    raw = body.decode()
+    assert SSEReader().feed(body)[-1].event == "done"
     assert "Traceback" not in raw and "Error code:" not in raw

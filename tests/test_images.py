@@ -23,6 +23,7 @@ from PIL import Image
 from mockserver.api.images import GENERATIONS, ImageRequest, stream_events
 from mockserver.png import render_png
 from mockserver.scenario.schema import ResponseSpec
+from servekit.sse import SSEReader
 
 EVENT_TYPES = {
     "image_generation.partial_image": ImageGenPartialImageEvent,
@@ -155,14 +156,14 @@ def test_stream_wire_format_names_each_event_and_repeats_its_type(client, mock_o
     )
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("text/event-stream")
-    frames = [f for f in r.text.split("\n\n") if f]
-    assert len(frames) == 2 and "[DONE]" not in r.text
+    reader = SSEReader()
+    frames = reader.feed(r.content)
+    assert len(frames) == 2 and "[DONE]" not in r.text and not reader.pending
     for frame, name in zip(
         frames, ["image_generation.partial_image", "image_generation.completed"], strict=True
     ):
-        event_line, data_line = frame.split("\n")
-        assert event_line == f"event: {name}"
-        data = json.loads(data_line.removeprefix("data: "))
+        assert frame.event == name and "\n" not in frame.data  # one event line, one data line
+        data = json.loads(frame.data)
         assert data["type"] == name
         assert all(data[k] is not None for k in COMMON_FIELDS)
         EVENT_TYPES[name].model_validate(data)

@@ -17,6 +17,8 @@ import pytest
 from openai.types.responses import Response
 from scenario_files import scenario_folder
 
+from servekit.sse import SSEReader
+
 SCENARIO_TEXT = "Hello from the mock scenario, word by word."
 TEXT_EVENTS = [
     "response.created",
@@ -172,12 +174,12 @@ def test_stream_wire_format_names_every_event(client, mock_openai_server):
         json={"model": "gpt-4o", "input": "wire", "stream": True},
     )
     assert r.headers["content-type"].startswith("text/event-stream")
-    frames = [f for f in r.text.split("\n\n") if f]
-    assert "[DONE]" not in r.text
+    reader = SSEReader()
+    frames = reader.feed(r.content)
+    assert "[DONE]" not in r.text and frames and not reader.pending
     for frame in frames:
-        name_line, data_line = frame.split("\n")
-        assert name_line.startswith("event: ") and data_line.startswith("data: ")
-        assert json.loads(data_line[6:])["type"] == name_line[7:]
+        assert frame.event and frame.comment is None and "\n" not in frame.data  # event line, data line
+        assert json.loads(frame.data)["type"] == frame.event
 
 
 def test_stream_helper_final_text_equals_the_deltas(client):

@@ -23,6 +23,7 @@ import pytest
 from scenario_files import scenario_folder
 
 from mockserver.web_runner import free_port
+from servekit.sse import SSEReader
 
 # Background jobs run at a tenth of their scenario time (X-Mock-Time-Scale on each of their
 # requests); the server itself runs at full time, so a rate-limit bucket refills at its real rate
@@ -124,7 +125,8 @@ async def client(mock):
 
 
 def sse_events(raw: bytes) -> list[dict[str, Any]]:
-    return [json.loads(line[6:]) for line in raw.decode().split("\n") if line.startswith("data: {")]
+    """The JSON events of a whole stream, read with the project's SSE reader."""
+    return [json.loads(f.data) for f in SSEReader().feed(raw) if f.data.startswith("{")]
 
 
 async def test_attempts_count_on_across_workers_and_the_journal_has_each_request_once(client):
