@@ -25,17 +25,14 @@ def test_missing_key_is_401_with_no_code(mock_openai_server):
     assert r.headers["x-request-id"].startswith("req_")
 
 
-def test_restricted_keys_reject_others_with_authentication_error():
-    from mockserver.config import MockConfig
-    from mockserver.web_runner import MockServer
-
-    with MockServer(MockConfig(port=0, api_keys=["sk-good"])) as m:
-        bad = openai.OpenAI(base_url=m.base_url, api_key="sk-wrong-key-123", max_retries=0)
-        with pytest.raises(openai.AuthenticationError) as exc:
-            bad.models.list()
-        assert exc.value.code == "invalid_api_key"
-        good = openai.OpenAI(base_url=m.base_url, api_key="sk-good", max_retries=0)
-        assert good.models.list().data
+def test_restricted_keys_reject_others_with_authentication_error(mock_openai_server_factory):
+    m = mock_openai_server_factory(api_keys=["sk-good"])
+    bad = openai.OpenAI(base_url=m.base_url, api_key="sk-wrong-key-123", max_retries=0)
+    with pytest.raises(openai.AuthenticationError) as exc:
+        bad.models.list()
+    assert exc.value.code == "invalid_api_key"
+    good = openai.OpenAI(base_url=m.base_url, api_key="sk-good", max_retries=0)
+    assert good.models.list().data
 
 
 @pytest.mark.parametrize(
@@ -88,13 +85,10 @@ def test_models_list_and_retrieve_validate(client):
     assert m.id == "gpt-4o-mini"
 
 
-def test_model_list_is_configurable():
-    from mockserver.config import MockConfig
-    from mockserver.web_runner import MockServer
-
-    with MockServer(MockConfig(port=0, models=["my-local-llama"])) as m:
-        c = openai.OpenAI(base_url=m.base_url, api_key="k", max_retries=0)
-        assert [x.id for x in c.models.list().data] == ["my-local-llama"]
-        assert c.chat.completions.create(model="my-local-llama", messages=MSG).choices
-        with pytest.raises(openai.NotFoundError):
-            c.chat.completions.create(model="gpt-4o", messages=MSG)
+def test_model_list_is_configurable(mock_openai_server_factory):
+    m = mock_openai_server_factory(models=["my-local-llama"])
+    c = openai.OpenAI(base_url=m.base_url, api_key="k", max_retries=0)
+    assert [x.id for x in c.models.list().data] == ["my-local-llama"]
+    assert c.chat.completions.create(model="my-local-llama", messages=MSG).choices
+    with pytest.raises(openai.NotFoundError):
+        c.chat.completions.create(model="gpt-4o", messages=MSG)

@@ -13,8 +13,6 @@ from openai.types.responses import Response
 from scenario_files import scenario_folder
 
 from mockserver.api import pace
-from mockserver.config import MockConfig
-from mockserver.web_runner import MockServer
 
 ESSAY = "Write a very long essay about lighthouses"
 # The default pace at this scale: queued 5 ms, first token at 10 ms, 6000 tokens a second.
@@ -178,10 +176,10 @@ def test_a_scenario_sets_the_pace_of_what_it_matches(client):
     assert seen[-1].usage.output_tokens == 5
 
 
-def test_the_server_time_scale_shrinks_the_default_pace():
-    with MockServer(MockConfig(port=0, time_scale=0.01)) as mock:
-        client = openai.OpenAI(base_url=mock.base_url, api_key="sk-test", max_retries=0)
-        created = client.responses.create(model="gpt-4o", input="hi", background=True)
-        assert created.status == "queued"
-        (*_, done) = poll(client, created.id, lambda r: r.status == "completed", {}, deadline_s=2.0)
-        assert done.usage.output_tokens == pace.DEFAULT_TOKENS
+def test_the_server_time_scale_shrinks_the_default_pace(mock_openai_server_factory):
+    mock = mock_openai_server_factory(time_scale=0.01)
+    client = openai.OpenAI(base_url=mock.base_url, api_key="sk-test", max_retries=0)
+    created = client.responses.create(model="gpt-4o", input="hi", background=True)
+    assert created.status == "queued"
+    (*_, done) = poll(client, created.id, lambda r: r.status == "completed", {}, deadline_s=2.0)
+    assert done.usage.output_tokens == pace.DEFAULT_TOKENS

@@ -8,9 +8,7 @@ import openai
 import pytest
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
-from mockserver.config import MockConfig
 from mockserver.errors import mask_key
-from mockserver.web_runner import MockServer
 
 MSG = [{"role": "user", "content": "Weather in Paris?"}]
 TOOL = {
@@ -135,14 +133,14 @@ def test_keys_are_masked_as_the_real_api_masks_them(key, shown):
     assert mask_key(key) == shown
 
 
-def test_a_wrong_key_is_401_invalid_api_key_with_the_key_masked():
+def test_a_wrong_key_is_401_invalid_api_key_with_the_key_masked(mock_openai_server_factory):
     key = "sk-proj-wrongwrongwrongwrongwrongabcd"
-    with MockServer(MockConfig(port=0, api_keys=["sk-good"])) as mock:
-        bad = openai.OpenAI(base_url=mock.base_url, api_key=key, max_retries=0)
-        with pytest.raises(openai.AuthenticationError) as exc:
-            bad.chat.completions.create(model="gpt-4o", messages=MSG)
-        good = openai.OpenAI(base_url=mock.base_url, api_key="sk-good", max_retries=0)
-        assert good.models.list().data
+    mock = mock_openai_server_factory(api_keys=["sk-good"])
+    bad = openai.OpenAI(base_url=mock.base_url, api_key=key, max_retries=0)
+    with pytest.raises(openai.AuthenticationError) as exc:
+        bad.chat.completions.create(model="gpt-4o", messages=MSG)
+    good = openai.OpenAI(base_url=mock.base_url, api_key="sk-good", max_retries=0)
+    assert good.models.list().data
     assert exc.value.code == "invalid_api_key" and exc.value.param is None
     assert exc.value.body["type"] == "invalid_request_error"
     assert exc.value.body["message"] == (
