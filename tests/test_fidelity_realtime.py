@@ -13,8 +13,7 @@ from array import array
 from pathlib import Path
 
 import pytest
-from openai.types.realtime import RealtimeServerEvent
-from pydantic import TypeAdapter
+from realtime_events import recv, until
 from scenario_files import scenario_folder
 from websockets.exceptions import ConnectionClosedError
 
@@ -22,7 +21,6 @@ from harness.pytest_plugin import MockOpenAI
 from mockserver.api import realtime_audio
 
 FAULTS = Path(__file__).resolve().parent.parent / "scenarios" / "faults"
-SERVER_EVENT = TypeAdapter(RealtimeServerEvent)
 MODEL = "gpt-realtime"
 WEATHER = {
     "type": "function",
@@ -69,20 +67,6 @@ def tone(ms: int, amplitude: int = 8000) -> bytes:
 
 def silence(ms: int) -> bytes:
     return bytes(realtime_audio.samples_for_ms(ms) * 2)
-
-
-async def recv(conn):
-    raw = await asyncio.wait_for(conn.recv_bytes(), 10)
-    event = SERVER_EVENT.validate_json(raw)
-    assert json.loads(raw)["event_id"].startswith("event_")
-    return event
-
-
-async def until(conn, last: str = "response.done") -> list:
-    events = []
-    while not events or events[-1].type != last:
-        events.append(await recv(conn))
-    return events
 
 
 async def append(conn, pcm: bytes, chunk_ms: int = 100) -> None:

@@ -17,10 +17,9 @@ from array import array
 
 import openai
 import pytest
-from openai.types.realtime import RealtimeServerEvent
 from openai.types.realtime.realtime_error_event import RealtimeErrorEvent
 from openai.types.realtime.response_done_event import ResponseDoneEvent
-from pydantic import TypeAdapter
+from realtime_events import recv, until, validated
 from scenario_files import scenario_folder
 from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import ConnectionClosedError, InvalidMessage, InvalidStatus
@@ -28,7 +27,6 @@ from websockets.exceptions import ConnectionClosedError, InvalidMessage, Invalid
 from harness.pytest_plugin import MockOpenAI
 from mockserver.api import realtime_audio
 
-SERVER_EVENT = TypeAdapter(RealtimeServerEvent)
 MODEL = "gpt-realtime"
 TOKENS = 8  # the fault scenarios' response: {tokens: 8}
 USER_TEXT = {
@@ -52,23 +50,6 @@ async def settled(mock: MockOpenAI) -> list[dict]:
             return entries
         await asyncio.sleep(0.01)
     raise AssertionError(f"connections still open: {entries}")
-
-
-def validated(raw: bytes):
-    """The SDK's own union type over the raw message; every server event has an event_id."""
-    event = SERVER_EVENT.validate_json(raw)
-    assert json.loads(raw)["event_id"].startswith("event_")
-    return event
-
-
-async def until(conn, last: tuple[str, ...] = ("response.done",)) -> list:
-    """Events up to and including the first of type ``last``, each validated."""
-    events = []
-    while True:
-        event = validated(await asyncio.wait_for(conn.recv_bytes(), 10))
-        events.append(event)
-        if event.type in last:
-            return events
 
 
 def pcm_of(events: list) -> bytes:
@@ -170,15 +151,15 @@ async def test_input_audio_append_commit_and_clear(mock_openai):
         await conn.recv()
         await conn.input_audio_buffer.append(audio=audio)
         await conn.input_audio_buffer.commit()
-        committed, added, done = [validated(await conn.recv_bytes()) for _ in range(3)]
+        committed, added, done = [await recv(conn) for _ in range(3)]
         assert committed.type == "input_audio_buffer.committed"
         assert (added.type, done.type) == ("conversation.item.added", "conversation.item.done")
         assert added.item.id == committed.item_id and added.item.content[0].type == "input_audio"
         await conn.input_audio_buffer.append(audio=audio)
         await conn.input_audio_buffer.clear()
-        assert validated(await conn.recv_bytes()).type == "input_audio_buffer.cleared"
+        assert (await recv(conn)).type == "input_audio_buffer.cleared"
         await conn.input_audio_buffer.commit()  # the buffer is empty now
-        err = validated(await conn.recv_bytes())
+        err = await recv(conn)
         assert isinstance(err, RealtimeErrorEvent) and err.error.code == "input_audio_buffer_commit_empty"
         await conn.response.create()
         events = await until(conn)
@@ -197,7 +178,7 @@ async def test_malformed_client_events_get_error_events_and_the_connection_stays
         await raw.send(json.dumps({"type": "session.explode", "event_id": "evt_client_2"}))
         await raw.send(json.dumps({"type": "input_audio_buffer.append", "audio": "%%%"}))
         await raw.send(json.dumps({"type": "conversation.item.create", "item": {"type": "message"}}))
-        errors = [validated(await conn.recv_bytes()) for _ in range(5)]
+        errors = [await recv(conn) for _ in range(5)]
         assert all(isinstance(e, RealtimeErrorEvent) for e in errors)
         assert [e.error.code for e in errors] == [
             "invalid_json",
@@ -212,7 +193,7 @@ async def test_malformed_client_events_get_error_events_and_the_connection_stays
         assert errors[3].error.param == "audio"
         assert errors[4].error.param == "item.role"
         await conn.session.update(session={"type": "realtime", "instructions": "Be brief."})
-        updated = validated(await conn.recv_bytes())
+        updated = await recv(conn)
         assert updated.type == "session.updated" and updated.session.instructions == "Be brief."
 
 
@@ -285,7 +266,7 @@ async def test_drop_closes_the_socket_without_a_close_frame(mock_openai):
         received = []
         with pytest.raises(ConnectionClosedError) as info:
             while True:
-                received.append(validated(await asyncio.wait_for(conn.recv_bytes(), 10)))
+                received.append(await recv(conn))
     assert info.value.rcvd is None  # no close frame: the client reports 1006
     assert len(received) == 8 and "response.done" not in [e.type for e in received]
     (entry,) = await settled(mock_openai)
@@ -317,13 +298,13 @@ async def test_error_event_is_the_realtime_error_shape_and_the_connection_stays_
     ) as conn:
         await conn.recv()
         await conn.response.create()
-        events = await until(conn, last=("error", "response.done"))
+        events = await until(conn, "error", "response.done")
         err = events[-1]
         assert isinstance(err, RealtimeErrorEvent)
         assert (err.error.type, err.error.code) == ("server_error", "server_error")
         assert len(events) == 7  # six events, then the error
         await conn.session.update(session={"type": "realtime"})
-        assert validated(await conn.recv_bytes()).type == "session.updated"
+        assert (await recv(conn)).type == "session.updated"
     (entry,) = await settled(mock_openai)
     assert entry["ended"] == "complete" and entry["faults"] == ["error_event"]
 
@@ -405,7 +386,7 @@ async def test_reset_and_truncate_cut_the_connection_mid_response(cut_openai, sc
         received = []
         with pytest.raises(ConnectionClosedError) as info:
             while True:
-                received.append(validated(await asyncio.wait_for(conn.recv_bytes(), 10)))
+                received.append(await recv(conn))
     assert info.value.rcvd is None
     assert [e.type for e in received] == [
         "response.created",
@@ -435,7 +416,7 @@ async def test_session_update_with_a_wrong_type_is_an_error_event(mock_openai):
         await conn._connection.send(
             json.dumps({"type": "session.update", "session": {"type": "transcription"}})
         )
-        first, second = [validated(await conn.recv_bytes()) for _ in range(2)]
+        first, second = [await recv(conn) for _ in range(2)]
     assert (first.error.code, first.error.param) == ("invalid_type", "session.audio")
     assert (second.error.code, second.error.param) == ("invalid_value", "session.type")
 
