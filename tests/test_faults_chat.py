@@ -210,12 +210,16 @@ def test_heartbeat_comments_do_not_disturb_the_sdk(mock_openai):
 
 
 def test_slow_draws_its_ttft_from_the_scenarios_distribution(mock_openai):
-    chunks = stream_chat(mock_openai.client("chat-stream-slow", max_retries=0))
+    # at this module's 0.05 the whole distribution is 4 ms wide, less than a busy machine's lag;
+    # at 0.25 it is 20 ms wide and the lag allowed on top of it is 50 ms
+    scale = 0.25
+    client = mock_openai.client("chat-stream-slow", max_retries=0)
+    chunks = stream_chat(client.with_options(default_headers={"X-Mock-Time-Scale": str(scale)}))
     assert chunks[-1].choices[0].finish_reason == "stop"
     entry = mock_openai.journal()[0]
     assert entry["faults"] == ["slow"]
-    # lognormal around 800 ms with sigma 30/800: 760..840 ms of scenario time, x0.05 in real time
-    assert 800 * 0.05 * 0.85 <= entry["first_content_ms"] < 800 * 0.05 * 1.15 + 25
+    # lognormal around 800 ms with sigma 30/800: 760..840 ms of scenario time
+    assert 800 * scale * 0.85 <= entry["first_content_ms"] < 800 * scale * 1.15 + 50
 
 
 def test_buffered_stream_arrives_all_at_once_at_the_end(mock_openai):
@@ -226,10 +230,11 @@ def test_buffered_stream_arrives_all_at_once_at_the_end(mock_openai):
         arrivals.append((time.perf_counter() - started) * 1000)
     # 200 + 9 * 50 ms of scenario time at scale 0.05: 32.5 ms, all of it before the first chunk
     assert arrivals[0] >= 32.5 * 0.9
-    # all of it left in one write (the mock's own stamps; the client's reading on a busy machine
-    # would say more about the machine); unbuffered, the same events span 22.5 ms
+    # all of it left in one write: the mock stamps every event of a write with that write's time
+    # (the client's reading on a busy machine would say more about the machine); unbuffered, the
+    # same events span 22.5 ms
     emits = mock_openai.journal()[0]["emit_ms"]
-    assert len(emits) >= 10 and emits[-1] - emits[0] < 5
+    assert len(emits) >= 10 and len(set(emits)) == 1
 
 
 def test_hang_makes_the_clients_timeout_fire(mock_openai):
