@@ -46,9 +46,6 @@ class Harness:
         settings.setdefault("backoff", FAST)
         return cls(client=self.client(scenario), settings=ConnectorSettings(api_key="sk-test", **settings))
 
-    def journal(self) -> list[dict]:
-        return self.mock.journal()
-
 
 @pytest.fixture
 async def h(mock_openai):
@@ -117,7 +114,7 @@ async def test_each_tier_on_its_own_produces_a_png(h, cls, tier, stream_api):
     assert result.partial_images == len(seen) == expected_partials
     has_job_id = tier == BACKGROUND_STREAM or (tier == STREAM and stream_api == "responses")
     assert (result.openai_job_id or "").startswith("resp_") is has_job_id
-    endpoints = [e["endpoint"] for e in h.journal()][1 if image else 0 :]
+    endpoints = [e["endpoint"] for e in h.mock.journal()][1 if image else 0 :]
     if tier == NON_STREAM or stream_api == "images":
         assert endpoints == ["images.edits" if image else "images.generations"]
     else:
@@ -128,7 +125,7 @@ async def test_img2img_turns_an_unresolved_template_into_a_clear_error_without_c
     result = await h.connector(OpenAIImg2ImgConnector).process(ImageJob(prompt="x", image="{{image}}"))
     assert not result.success and result.tier is None
     assert result.error.startswith("Image conversion failed: Failed to parse URL from {{image}}")
-    assert h.journal() == []
+    assert h.mock.journal() == []
 
 
 async def test_a_connector_builds_its_own_client_from_settings(mock_openai):
@@ -154,7 +151,7 @@ async def test_a_dropped_background_stream_is_resumed_and_no_partial_image_is_sh
     )
     assert result.success and result.tier == BACKGROUND_STREAM and result.resumes == 1
     assert [p.index for p in seen] == [0, 1] and result.partial_images == 2
-    created, resumed = h.journal()
+    created, resumed = h.mock.journal()
     assert (created["endpoint"], created["ended"]) == ("responses", "dropped")
     assert created["event_types"][-1] == "response.image_generation_call.partial_image"
     assert resumed["endpoint"] == "responses.retrieve" and resumed["ended"] == "complete"
@@ -171,7 +168,7 @@ async def test_a_resume_that_drops_too_is_resumed_again(h):
         ImageJob(prompt="a fox"), progress=seen.append
     )
     assert result.success and result.resumes == 2 and [p.index for p in seen] == [0, 1]
-    assert [(e["endpoint"], e["ended"]) for e in h.journal()] == [
+    assert [(e["endpoint"], e["ended"]) for e in h.mock.journal()] == [
         ("responses", "dropped"),
         ("responses.retrieve", "dropped"),
         ("responses.retrieve", "complete"),
@@ -183,7 +180,7 @@ async def test_a_duplicated_partial_image_reaches_the_callback_once(h):
     result = await h.connector(scenario="connector-background-duplicate-partials").process(
         ImageJob(prompt="a fox"), progress=seen.append
     )
-    (entry,) = h.journal()
+    (entry,) = h.mock.journal()
     assert entry["event_types"].count("response.image_generation_call.partial_image") == 4
     assert result.success and [p.index for p in seen] == [0, 1]
 
@@ -198,7 +195,7 @@ async def test_tier_1_without_a_job_id_to_resume_falls_back_to_tier_2(h):
     assert failure.tier == BACKGROUND_STREAM and failure.job_id is None
     assert "cannot be resumed" in failure.error
     assert [(p.tier, p.index) for p in seen] == [(STREAM, 0), (STREAM, 1)]
-    assert [e["ended"] for e in h.journal()] == ["reset", "complete"]
+    assert [e["ended"] for e in h.mock.journal()] == ["reset", "complete"]
 
 
 @pytest.mark.parametrize("stream_api", ["responses", "images"])
@@ -239,7 +236,7 @@ async def test_when_every_tier_fails_the_error_names_each_failure_and_the_job_id
     with pytest.raises(ImageGenerationError) as err:
         result.raise_for_failure()
     assert err.value.failures == result.failures
-    endpoints = [e["endpoint"] for e in h.journal()]
+    endpoints = [e["endpoint"] for e in h.mock.journal()]
     assert endpoints == [
         "responses",
         "responses.retrieve",

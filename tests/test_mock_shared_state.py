@@ -11,7 +11,6 @@ import pytest
 from scenario_files import scenario_folder
 
 from mockserver import shared_state
-from mockserver.config import MockConfig
 from mockserver.web_runner import MockServer
 
 SCENARIOS = {
@@ -23,21 +22,15 @@ JOURNAL_SIZE = 8
 
 
 @pytest.fixture(scope="module")
-def pair(tmp_path_factory):
+def pair(tmp_path_factory, mock_openai_server_factory):
     folder = scenario_folder(
         tmp_path_factory,
         {name: f"description: shared state, {name}.\n{body}" for name, body in SCENARIOS.items()},
     )
     db = str(tmp_path_factory.mktemp("shared") / "state.sqlite3")
     shared_state.create(db)
-
-    def config(worker: int) -> MockConfig:
-        return MockConfig(
-            port=0, scenario_paths=[folder], shared_state=db, worker=worker, journal_size=JOURNAL_SIZE
-        )
-
-    with MockServer(config(1)) as one, MockServer(config(2)) as two:
-        yield one, two
+    settings = {"scenario_paths": [folder], "shared_state": db, "journal_size": JOURNAL_SIZE}
+    return mock_openai_server_factory(worker=1, **settings), mock_openai_server_factory(worker=2, **settings)
 
 
 def call(mock: MockServer, session: str, scenario: str | None = None, timeout: float = 10.0):
