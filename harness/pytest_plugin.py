@@ -18,12 +18,22 @@ Installing the package is enough for a project's tests to get these fixtures:
             assert [e["retry_count"] for e in mock_openai.journal()] == [0, 1]
 
 ``@pytest.mark.mock_scenario("name")`` selects the scenario a test's clients use by default.
+
+``mock_openai_server_factory`` (module scope)
+    Starts a mock with settings of the caller's own (any :class:`~mockserver.config.MockConfig`
+    field: ``time_scale=0.05``, ``api_keys=[...]``, ``scenario_paths=[folder]`` in place of the
+    catalogue), on a free port, stopped when the module's tests are done. A test module that
+    needs such a mock overrides ``mock_openai_server`` and keeps the rest of the plugin::
+
+        @pytest.fixture(scope="module")
+        def mock_openai_server(mock_openai_server_factory):
+            return mock_openai_server_factory(time_scale=0.05)
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -132,22 +142,51 @@ class MockOpenAI:
         return openai.AsyncOpenAI(**self._client_kwargs(scenario, kwargs))
 
     def journal(self) -> list[dict[str, Any]]:
-        """This session's journal entries, oldest first (same shape as ``GET /_mock/journal``)."""
-        return [e.to_dict() for e in self.server.app[JOURNAL].entries(self.session)]
+        """This session's journal entries, oldest first (same shape as ``GET /_mock/journal``),
+        read on the server's loop, so no entry is caught halfway through an update."""
+        return self.server.call(_journal_of, self.server.app, self.session)
 
     def reset(self) -> None:
         """Forget this session's journal and attempt counters."""
         self.server.call(reset_session, self.server.app, self.session)
 
 
-@pytest.fixture(scope="session")
-def mock_openai_server(pytestconfig: pytest.Config) -> Iterator[MockServer]:
+def _journal_of(app: Any, session: str) -> list[dict[str, Any]]:
+    return [e.to_dict() for e in app[JOURNAL].entries(session)]
+
+
+def _config(pytestconfig: pytest.Config, **overrides: Any) -> MockConfig:
+    """The plugin's settings (options and ini), then the caller's ``overrides``."""
     scale = pytestconfig.getoption("--mock-time-scale") or float(pytestconfig.getini("mock_time_scale"))
     seed = pytestconfig.getoption("--mock-seed")
     seed = int(pytestconfig.getini("mock_seed")) if seed is None else seed
-    config = MockConfig(port=0, scenario_paths=_scenario_paths(pytestconfig), time_scale=scale, seed=seed)
-    with MockServer(config) as server:
+    settings: dict[str, Any] = {
+        "port": 0,
+        "scenario_paths": _scenario_paths(pytestconfig),
+        "time_scale": scale,
+        "seed": seed,
+    }
+    return MockConfig(**{**settings, **overrides})
+
+
+@pytest.fixture(scope="session")
+def mock_openai_server(pytestconfig: pytest.Config) -> Iterator[MockServer]:
+    with MockServer(_config(pytestconfig)) as server:
         yield server
+
+
+@pytest.fixture(scope="module")
+def mock_openai_server_factory(pytestconfig: pytest.Config) -> Iterator[Callable[..., MockServer]]:
+    started: list[MockServer] = []
+
+    def start(**overrides: Any) -> MockServer:
+        server = MockServer(_config(pytestconfig, **overrides)).start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
 
 
 @pytest.fixture

@@ -1,45 +1,24 @@
-"""Shared fixtures for the project's own tests: a mock per test module on a free port."""
+"""Shared fixtures for the project's own tests, on the project's own pytest plugin: the mock is
+``mock_openai_server`` (a module overrides it through ``mock_openai_server_factory`` when it needs
+settings of its own), the session and journal are ``mock_openai``'s, and these SDK clients are
+``mock_openai``'s with retries off (a test that wants the SDK's retries asks for them)."""
 
 from __future__ import annotations
-
-import uuid
 
 import openai
 import pytest
 
-from mockserver.config import MockConfig
-from mockserver.web_runner import MockServer
-
-
-@pytest.fixture(scope="module")
-def mock_server():
-    with MockServer(MockConfig(port=0)) as server:
-        yield server
+from harness.pytest_plugin import MockOpenAI
 
 
 @pytest.fixture
-def session_id() -> str:
-    return "t-" + uuid.uuid4().hex[:12]
+def client(mock_openai: MockOpenAI) -> openai.OpenAI:
+    return mock_openai.client(max_retries=0)
 
 
 @pytest.fixture
-def client(mock_server, session_id) -> openai.OpenAI:
-    return openai.OpenAI(
-        base_url=mock_server.base_url,
-        api_key="sk-test",
-        default_headers={"X-Mock-Session": session_id},
-        max_retries=0,
-    )
-
-
-@pytest.fixture
-def aclient(mock_server, session_id) -> openai.AsyncOpenAI:
-    return openai.AsyncOpenAI(
-        base_url=mock_server.base_url,
-        api_key="sk-test",
-        default_headers={"X-Mock-Session": session_id},
-        max_retries=0,
-    )
+def aclient(mock_openai: MockOpenAI) -> openai.AsyncOpenAI:
+    return mock_openai.async_client(max_retries=0)
 
 
 pytest_plugins = ["pytester"]

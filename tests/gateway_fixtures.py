@@ -1,4 +1,6 @@
-"""Fixtures and helpers for the gateway tests: a mock and a gateway on free ports, an SSE reader.
+"""Fixtures and helpers for the gateway tests: a gateway on a free port in front of the pytest
+plugin's mock (``mock_openai_server``; a test's session and journal are ``mock_openai``'s), and a
+stream reader on the project's SSE reader.
 
 Import with ``from gateway_fixtures import *`` (the fixtures are found by name).
 """
@@ -8,11 +10,8 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-import urllib.request
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -23,7 +22,6 @@ from harness.gateway.auth import mint_token
 from harness.gateway.runner import GatewayServer
 from harness.gateway.settings import GatewaySettings
 from harness.gateway.web_gateway import STORE
-from mockserver.config import MockConfig
 from mockserver.web_runner import MockServer
 from servekit.sse import SSEReader
 
@@ -36,17 +34,13 @@ __all__ = [
     "chat",
     "gateway",
     "gateway_factory",
-    "gateway_mock",
     "gateway_events",
-    "journal",
-    "mock_session",
     "read_stream",
     "settings_for",
 ]
 
 SECRET = "gateway-test-secret-with-at-least-32-chars"
 SESSION_ID = "session-20250819-143022-a1b2"
-SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios" / "gateway"
 
 
 @dataclass(slots=True)
@@ -151,44 +145,28 @@ def settings_for(mock: MockServer, **overrides: Any) -> GatewaySettings:
     return GatewaySettings.from_env({}, **values)
 
 
-def journal(mock: MockServer, session: str) -> list[dict[str, Any]]:
-    """The mock's journal for one session, through its admin API."""
-    with urllib.request.urlopen(f"{mock.url}/_mock/journal?session={session}", timeout=5) as resp:
-        return json.loads(resp.read())
-
-
 def gateway_events(gw: GatewayServer, type_: str | None = None) -> list[dict[str, Any]]:
     """Telemetry rows, read through the store's own thread (after every queued write)."""
     return asyncio.run_coroutine_threadsafe(gw.app[STORE].events(type_), gw.loop).result(10)
 
 
 @pytest.fixture(scope="module")
-def gateway_mock() -> Iterator[MockServer]:
-    with MockServer(MockConfig(port=0, scenario_paths=[str(SCENARIOS)])) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def gateway(gateway_mock: MockServer) -> Iterator[GatewayServer]:
-    with GatewayServer(settings_for(gateway_mock)) as server:
+def gateway(mock_openai_server: MockServer) -> Iterator[GatewayServer]:
+    """A gateway in front of the plugin's mock (the gateway scenarios are in its catalogue)."""
+    with GatewayServer(settings_for(mock_openai_server)) as server:
         yield server
 
 
 @pytest.fixture
-def gateway_factory(gateway_mock: MockServer) -> Iterator[Any]:
+def gateway_factory(mock_openai_server: MockServer) -> Iterator[Any]:
     """Start a gateway with settings of the test's own; stopped at the end of the test."""
     started: list[GatewayServer] = []
 
     def start(**overrides: Any) -> GatewayServer:
-        server = GatewayServer(settings_for(gateway_mock, **overrides)).start()
+        server = GatewayServer(settings_for(mock_openai_server, **overrides)).start()
         started.append(server)
         return server
 
     yield start
     for server in started:
         server.stop()
-
-
-@pytest.fixture
-def mock_session() -> str:
-    return "gw-" + uuid.uuid4().hex[:12]

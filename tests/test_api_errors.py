@@ -18,24 +18,21 @@ def test_unknown_model_is_404_model_not_found(client):
         client.models.retrieve("gpt-9-imaginary")
 
 
-def test_missing_key_is_401_with_no_code(mock_server):
-    r = httpx2.get(mock_server.base_url + "/models")
+def test_missing_key_is_401_with_no_code(mock_openai_server):
+    r = httpx2.get(mock_openai_server.base_url + "/models")
     assert r.status_code == 401
     assert r.json()["error"]["code"] is None  # invalid_api_key is for a key present and wrong
     assert r.headers["x-request-id"].startswith("req_")
 
 
-def test_restricted_keys_reject_others_with_authentication_error():
-    from mockserver.config import MockConfig
-    from mockserver.web_runner import MockServer
-
-    with MockServer(MockConfig(port=0, api_keys=["sk-good"])) as m:
-        bad = openai.OpenAI(base_url=m.base_url, api_key="sk-wrong-key-123", max_retries=0)
-        with pytest.raises(openai.AuthenticationError) as exc:
-            bad.models.list()
-        assert exc.value.code == "invalid_api_key"
-        good = openai.OpenAI(base_url=m.base_url, api_key="sk-good", max_retries=0)
-        assert good.models.list().data
+def test_restricted_keys_reject_others_with_authentication_error(mock_openai_server_factory):
+    m = mock_openai_server_factory(api_keys=["sk-good"])
+    bad = openai.OpenAI(base_url=m.base_url, api_key="sk-wrong-key-123", max_retries=0)
+    with pytest.raises(openai.AuthenticationError) as exc:
+        bad.models.list()
+    assert exc.value.code == "invalid_api_key"
+    good = openai.OpenAI(base_url=m.base_url, api_key="sk-good", max_retries=0)
+    assert good.models.list().data
 
 
 @pytest.mark.parametrize(
@@ -62,9 +59,9 @@ def test_bad_field_is_400_naming_param(client, body, param):
     assert err["type"] == "invalid_request_error" and err["message"]
 
 
-def test_malformed_json_is_400(mock_server):
+def test_malformed_json_is_400(mock_openai_server):
     r = httpx2.post(
-        mock_server.base_url + "/chat/completions",
+        mock_openai_server.base_url + "/chat/completions",
         content=b'{"model": ',
         headers={"Authorization": "Bearer sk-test", "content-type": "application/json"},
     )
@@ -72,8 +69,8 @@ def test_malformed_json_is_400(mock_server):
     assert "could not parse the JSON body" in r.json()["error"]["message"]
 
 
-def test_unknown_route_is_openai_shaped_404(mock_server):
-    r = httpx2.get(mock_server.base_url + "/nothing-here", headers={"Authorization": "Bearer sk-test"})
+def test_unknown_route_is_openai_shaped_404(mock_openai_server):
+    r = httpx2.get(mock_openai_server.base_url + "/nothing-here", headers={"Authorization": "Bearer sk-test"})
     assert r.status_code == 404 and r.json()["error"]["message"].startswith("Invalid URL")
 
 
@@ -88,13 +85,10 @@ def test_models_list_and_retrieve_validate(client):
     assert m.id == "gpt-4o-mini"
 
 
-def test_model_list_is_configurable():
-    from mockserver.config import MockConfig
-    from mockserver.web_runner import MockServer
-
-    with MockServer(MockConfig(port=0, models=["my-local-llama"])) as m:
-        c = openai.OpenAI(base_url=m.base_url, api_key="k", max_retries=0)
-        assert [x.id for x in c.models.list().data] == ["my-local-llama"]
-        assert c.chat.completions.create(model="my-local-llama", messages=MSG).choices
-        with pytest.raises(openai.NotFoundError):
-            c.chat.completions.create(model="gpt-4o", messages=MSG)
+def test_model_list_is_configurable(mock_openai_server_factory):
+    m = mock_openai_server_factory(models=["my-local-llama"])
+    c = openai.OpenAI(base_url=m.base_url, api_key="k", max_retries=0)
+    assert [x.id for x in c.models.list().data] == ["my-local-llama"]
+    assert c.chat.completions.create(model="my-local-llama", messages=MSG).choices
+    with pytest.raises(openai.NotFoundError):
+        c.chat.completions.create(model="gpt-4o", messages=MSG)

@@ -26,7 +26,10 @@ def bare_server():
 def test_baseline_frames_are_chat_completion_chunks_the_sdk_accepts():
     frames = bare_sse.chunks("gpt-4o-mini")
     assert frames[-1] == b"data: [DONE]\n\n"
-    chunks = [ChatCompletionChunk.model_validate(json.loads(f.removeprefix(b"data: "))) for f in frames[:-1]]
+    # each item is one whole frame: the SSE reader reads exactly one event out of it
+    events = [event for f in frames[:-1] for event in SSEReader().feed(f)]
+    assert len(events) == len(frames) - 1
+    chunks = [ChatCompletionChunk.model_validate(json.loads(e.data)) for e in events]
     assert chunks[0].choices[0].delta.role == "assistant"
     assert "".join(c.choices[0].delta.content or "" for c in chunks).strip().startswith("word0")
     assert chunks[-1].choices[0].finish_reason == "stop"
@@ -42,31 +45,31 @@ async def test_the_sdk_streams_from_the_baseline(bare_server):
     await client.close()
 
 
-async def test_baseline_and_mock_send_the_same_number_of_frames(bare_server, mock_server):
+async def test_baseline_and_mock_send_the_same_number_of_frames(bare_server, mock_openai_server):
     async with new_session() as session:
-        mock_done, mock_frames = await count_stream(session, mock_chat(mock_server.url, None))
+        mock_done, mock_frames = await count_stream(session, mock_chat(mock_openai_server.url, None))
         bare_done, bare_frames = await count_stream(session, mock_chat(bare_server.url, None))
     assert mock_done and bare_done
     assert mock_frames == bare_frames == bare_sse.TOKENS + 3  # role, tokens, finish, [DONE]
 
 
-async def test_bench_client_measures_a_mock_stream_like_the_load_client(mock_server):
+async def test_bench_client_measures_a_mock_stream_like_the_load_client(mock_openai_server):
     async with new_session() as session:
-        outcome = await measure_stream(session, mock_chat(mock_server.url, None))
+        outcome = await measure_stream(session, mock_chat(mock_openai_server.url, None))
     assert outcome.ok and outcome.status == 200
     assert outcome.tokens == 20 and len(outcome.gaps_ms) == 19
     assert 0 < outcome.ttft_ms <= outcome.total_ms
 
 
-async def test_bench_client_reports_an_unknown_scenario_as_an_http_failure(mock_server):
+async def test_bench_client_reports_an_unknown_scenario_as_an_http_failure(mock_openai_server):
     async with new_session() as session:
-        outcome = await measure_stream(session, mock_chat(mock_server.url, "no-such-scenario"))
+        outcome = await measure_stream(session, mock_chat(mock_openai_server.url, "no-such-scenario"))
     assert not outcome.ok and outcome.failure == "http_error: HTTP 400" and outcome.status == 400
 
 
 @pytest.fixture(scope="module")
-def relay_server(mock_server):
-    with MockServer(MockConfig(port=0), app=bare_relay.create_app(mock_server.base_url)) as server:
+def relay_server(mock_openai_server):
+    with MockServer(MockConfig(port=0), app=bare_relay.create_app(mock_openai_server.base_url)) as server:
         yield server
 
 

@@ -9,6 +9,8 @@ import pydantic
 import pytest
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
+from servekit.sse import SSEReader
+
 MSG = [{"role": "user", "content": "Say hello"}]
 
 
@@ -41,19 +43,22 @@ def test_content_is_deterministic_for_the_same_request(client):
     assert a.choices[0].message.content != c.choices[0].message.content
 
 
-def test_stream_wire_format_matches_openai(client, mock_server):
+def test_stream_wire_format_matches_openai(client, mock_openai_server):
     import httpx2
 
     r = httpx2.post(
-        mock_server.base_url + "/chat/completions",
+        mock_openai_server.base_url + "/chat/completions",
         headers={"Authorization": "Bearer sk-test"},
         json={"model": "gpt-4o", "messages": MSG, "stream": True, "stream_options": {"include_usage": True}},
     )
     assert r.headers["content-type"].startswith("text/event-stream")
-    frames = [f for f in r.text.split("\n\n") if f]
-    assert all(f.startswith("data: ") and "\nevent:" not in f and not f.startswith("event:") for f in frames)
-    assert frames[-1] == "data: [DONE]"
-    chunks = [json.loads(f[6:]) for f in frames[:-1]]
+    reader = SSEReader()
+    frames = reader.feed(r.content)
+    assert not reader.pending  # the stream ends on a frame's end
+    # bare data frames, one data line each: no event names, no comments
+    assert all(f.event is None and f.comment is None and "\n" not in f.data for f in frames)
+    assert frames[-1].data == "[DONE]"
+    chunks = [json.loads(f.data) for f in frames[:-1]]
     for c in chunks:
         ChatCompletionChunk.model_validate(c)
     assert chunks[0]["choices"][0]["delta"] == {"role": "assistant", "content": "", "refusal": None}

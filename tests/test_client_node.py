@@ -12,12 +12,13 @@ import json
 import os
 import shutil
 import subprocess
-import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from harness.pytest_plugin import MockOpenAI
 
 pytestmark = pytest.mark.node_client
 
@@ -167,9 +168,7 @@ def test_typed_errors(results):
 
 
 def test_the_sdks_retry_is_journalled_with_its_retry_count(results, mock_openai_server):
-    url = f"{mock_openai_server.url}/_mock/journal?session={SESSION}-retry-429"
-    with urllib.request.urlopen(url, timeout=5) as resp:
-        entries = json.loads(resp.read())
+    entries = MockOpenAI(mock_openai_server, f"{SESSION}-retry-429").journal()
     assert [(e["status"], e["retry_count"]) for e in entries] == [(429, 0), (200, 1)]
 
 

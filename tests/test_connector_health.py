@@ -21,16 +21,13 @@ from harness.connectors.health import (
     check_openai_compatible,
     check_sse_lines,
 )
-from mockserver.config import MockConfig
-from mockserver.web_runner import MockServer
 
 KEY = "sk-health-good-key"
 
 
 @pytest.fixture(scope="module")
-def keyed_mock():
-    with MockServer(MockConfig(port=0, api_keys=[KEY])) as server:
-        yield server
+def keyed_mock(mock_openai_server_factory):
+    return mock_openai_server_factory(api_keys=[KEY])
 
 
 def verdicts(report) -> dict[str, str]:

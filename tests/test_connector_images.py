@@ -7,9 +7,6 @@ from __future__ import annotations
 
 import base64
 import json
-import urllib.request
-import uuid
-from pathlib import Path
 
 import openai
 import pytest
@@ -28,34 +25,20 @@ from harness.connectors import (
     OpenAITxt2ImgConnector,
 )
 from harness.connectors.image_input import sniff_mime
-from mockserver.config import MockConfig
-from mockserver.web_runner import MockServer
+from harness.pytest_plugin import MockOpenAI
 
-SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios" / "connectors"
 FAST = Backoff(initial_ms=2, multiplier=2, max_ms=10, max_retries=2)
 
 
-@pytest.fixture(scope="module")
-def mock():
-    with MockServer(MockConfig(port=0, scenario_paths=[str(SCENARIOS)])) as server:
-        yield server
-
-
 class Harness:
-    """One session on the mock: a client for a scenario, and that session's journal."""
+    """This test's session on the mock (the plugin's ``mock_openai``), and connectors on it."""
 
-    def __init__(self, mock: MockServer) -> None:
+    def __init__(self, mock: MockOpenAI) -> None:
         self.mock = mock
-        self.session = "conn-" + uuid.uuid4().hex[:12]
         self.clients: list[openai.AsyncOpenAI] = []
 
     def client(self, scenario: str | None = None) -> openai.AsyncOpenAI:
-        headers = {"X-Mock-Session": self.session}
-        if scenario:
-            headers["X-Mock-Scenario"] = scenario
-        c = openai.AsyncOpenAI(
-            base_url=self.mock.base_url, api_key="sk-test", max_retries=0, default_headers=headers
-        )
+        c = self.mock.async_client(scenario, max_retries=0)
         self.clients.append(c)
         return c
 
@@ -63,15 +46,10 @@ class Harness:
         settings.setdefault("backoff", FAST)
         return cls(client=self.client(scenario), settings=ConnectorSettings(api_key="sk-test", **settings))
 
-    def journal(self) -> list[dict]:
-        url = f"{self.mock.url}/_mock/journal?session={self.session}"
-        with urllib.request.urlopen(url) as resp:
-            return json.load(resp)
-
 
 @pytest.fixture
-async def h(mock):
-    harness = Harness(mock)
+async def h(mock_openai):
+    harness = Harness(mock_openai)
     yield harness
     for c in harness.clients:
         await c.close()
@@ -136,7 +114,7 @@ async def test_each_tier_on_its_own_produces_a_png(h, cls, tier, stream_api):
     assert result.partial_images == len(seen) == expected_partials
     has_job_id = tier == BACKGROUND_STREAM or (tier == STREAM and stream_api == "responses")
     assert (result.openai_job_id or "").startswith("resp_") is has_job_id
-    endpoints = [e["endpoint"] for e in h.journal()][1 if image else 0 :]
+    endpoints = [e["endpoint"] for e in h.mock.journal()][1 if image else 0 :]
     if tier == NON_STREAM or stream_api == "images":
         assert endpoints == ["images.edits" if image else "images.generations"]
     else:
@@ -147,16 +125,15 @@ async def test_img2img_turns_an_unresolved_template_into_a_clear_error_without_c
     result = await h.connector(OpenAIImg2ImgConnector).process(ImageJob(prompt="x", image="{{image}}"))
     assert not result.success and result.tier is None
     assert result.error.startswith("Image conversion failed: Failed to parse URL from {{image}}")
-    assert h.journal() == []
+    assert h.mock.journal() == []
 
 
-async def test_a_connector_builds_its_own_client_from_settings(mock):
-    session = "conn-" + uuid.uuid4().hex[:12]
+async def test_a_connector_builds_its_own_client_from_settings(mock_openai):
     settings = ConnectorSettings(
         api_key="sk-test",
-        base_url=mock.base_url,
+        base_url=mock_openai.base_url,
         tiers=(NON_STREAM,),
-        default_headers={"X-Mock-Session": session},
+        default_headers=mock_openai.headers(),
     )
     connector = OpenAITxt2ImgConnector(settings=settings)
     result = await connector.process({"prompt": "a fox"})
@@ -174,7 +151,7 @@ async def test_a_dropped_background_stream_is_resumed_and_no_partial_image_is_sh
     )
     assert result.success and result.tier == BACKGROUND_STREAM and result.resumes == 1
     assert [p.index for p in seen] == [0, 1] and result.partial_images == 2
-    created, resumed = h.journal()
+    created, resumed = h.mock.journal()
     assert (created["endpoint"], created["ended"]) == ("responses", "dropped")
     assert created["event_types"][-1] == "response.image_generation_call.partial_image"
     assert resumed["endpoint"] == "responses.retrieve" and resumed["ended"] == "complete"
@@ -191,7 +168,7 @@ async def test_a_resume_that_drops_too_is_resumed_again(h):
         ImageJob(prompt="a fox"), progress=seen.append
     )
     assert result.success and result.resumes == 2 and [p.index for p in seen] == [0, 1]
-    assert [(e["endpoint"], e["ended"]) for e in h.journal()] == [
+    assert [(e["endpoint"], e["ended"]) for e in h.mock.journal()] == [
         ("responses", "dropped"),
         ("responses.retrieve", "dropped"),
         ("responses.retrieve", "complete"),
@@ -203,7 +180,7 @@ async def test_a_duplicated_partial_image_reaches_the_callback_once(h):
     result = await h.connector(scenario="connector-background-duplicate-partials").process(
         ImageJob(prompt="a fox"), progress=seen.append
     )
-    (entry,) = h.journal()
+    (entry,) = h.mock.journal()
     assert entry["event_types"].count("response.image_generation_call.partial_image") == 4
     assert result.success and [p.index for p in seen] == [0, 1]
 
@@ -218,7 +195,7 @@ async def test_tier_1_without_a_job_id_to_resume_falls_back_to_tier_2(h):
     assert failure.tier == BACKGROUND_STREAM and failure.job_id is None
     assert "cannot be resumed" in failure.error
     assert [(p.tier, p.index) for p in seen] == [(STREAM, 0), (STREAM, 1)]
-    assert [e["ended"] for e in h.journal()] == ["reset", "complete"]
+    assert [e["ended"] for e in h.mock.journal()] == ["reset", "complete"]
 
 
 @pytest.mark.parametrize("stream_api", ["responses", "images"])
@@ -259,7 +236,7 @@ async def test_when_every_tier_fails_the_error_names_each_failure_and_the_job_id
     with pytest.raises(ImageGenerationError) as err:
         result.raise_for_failure()
     assert err.value.failures == result.failures
-    endpoints = [e["endpoint"] for e in h.journal()]
+    endpoints = [e["endpoint"] for e in h.mock.journal()]
     assert endpoints == [
         "responses",
         "responses.retrieve",

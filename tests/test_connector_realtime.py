@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import time
-from pathlib import Path
 
 import openai
 import pytest
@@ -43,8 +42,7 @@ from harness.connectors.realtime_client import (
     should_reconnect,
 )
 from harness.connectors.realtime_health import check_realtime
-from mockserver.config import MockConfig
-from mockserver.web_runner import MockServer, free_port
+from mockserver.web_runner import free_port
 
 # -- the reconnect policy on its own ----------------------------------------------------------
 
@@ -190,29 +188,23 @@ def test_a_response_cut_off_by_a_drop_is_not_counted_as_finished():
 
 # -- whole sessions over the SDK's realtime connection, against the mock ---------------------
 
-SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios" / "reported"
 TIME_SCALE = 0.02  # scenario time runs 50x faster: a 1 s backoff wait takes 20 ms
 SERVER_EVENT = TypeAdapter(RealtimeServerEvent)
 
 
 @pytest.fixture(scope="module")
-def realtime_mock():
-    paths = [str(p) for p in sorted(SCENARIOS.glob("realtime-*.yaml"))]
-    config = MockConfig(port=0, scenario_paths=paths, time_scale=TIME_SCALE, api_keys=["sk-test"])
-    with MockServer(config) as server:
-        yield server
+def mock_openai_server(mock_openai_server_factory):
+    return mock_openai_server_factory(time_scale=TIME_SCALE, api_keys=["sk-test"])
 
 
 @pytest.fixture
-async def realtime_client(realtime_mock, session_id):
+async def realtime_client(mock_openai):
     """A factory of SDK clients on this test's session, with a scenario or without."""
     clients: list[openai.AsyncOpenAI] = []
 
     def make(scenario: str | None = None, api_key: str = "sk-test") -> openai.AsyncOpenAI:
-        headers = {"X-Mock-Session": session_id, **({"X-Mock-Scenario": scenario} if scenario else {})}
-        c = openai.AsyncOpenAI(base_url=realtime_mock.base_url, api_key=api_key, default_headers=headers)
-        clients.append(c)
-        return c
+        clients.append(mock_openai.async_client(scenario, api_key=api_key))
+        return clients[-1]
 
     yield make
     for c in clients:

@@ -4,10 +4,7 @@ stream pool, the event debugger and stream metrics, through the real SDK."""
 from __future__ import annotations
 
 import asyncio
-import json
-import urllib.request
 from contextlib import aclosing
-from pathlib import Path
 
 import httpx2
 import openai
@@ -24,11 +21,8 @@ from harness.connectors import (
     StreamRestarted,
 )
 from harness.connectors.resilient_stream import StreamIncomplete, is_retryable
-from mockserver.config import MockConfig
-from mockserver.web_runner import MockServer
 
 MSG = [{"role": "user", "content": "Tell me a story"}]
-SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios" / "connectors"
 FAST = Backoff(initial_ms=1, multiplier=2, max_ms=4, max_retries=3)
 
 
@@ -77,26 +71,14 @@ def test_what_is_worth_reconnecting_for(exc, retry):
 # --- chat: restart and say so ---------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def scenario_mock():
-    with MockServer(MockConfig(port=0, scenario_paths=[str(SCENARIOS)])) as server:
-        yield server
-
-
 @pytest.fixture
-async def on_scenario(scenario_mock, session_id):
+async def on_scenario(mock_openai):
     """A factory of SDK clients bound to one scenario and this test's session."""
     clients: list[openai.AsyncOpenAI] = []
 
     def make(name: str) -> openai.AsyncOpenAI:
-        c = openai.AsyncOpenAI(
-            base_url=scenario_mock.base_url,
-            api_key="sk-test",
-            max_retries=0,
-            default_headers={"X-Mock-Scenario": name, "X-Mock-Session": session_id},
-        )
-        clients.append(c)
-        return c
+        clients.append(mock_openai.async_client(name, max_retries=0))
+        return clients[-1]
 
     yield make
     for c in clients:
@@ -129,7 +111,7 @@ async def test_a_dropped_chat_stream_restarts_and_yields_a_restart_marker(on_sce
     assert "APIConnectionError" in seen[0].reason and "peer closed connection" in seen[0].reason
 
 
-async def test_reconnects_stop_at_the_backoff_limit(on_scenario, scenario_mock, session_id):
+async def test_reconnects_stop_at_the_backoff_limit(on_scenario, mock_openai):
     stream = ResilientStream.chat(
         on_scenario("connector-chat-always-drops"),
         backoff=Backoff(initial_ms=1, max_ms=2, max_retries=2),
@@ -140,11 +122,11 @@ async def test_reconnects_stop_at_the_backoff_limit(on_scenario, scenario_mock, 
         async for _ in stream:
             pass
     assert [r.delay_ms for r in stream.reconnects] == [1, 2]
-    assert [e["ended"] for e in journal(scenario_mock, session_id)] == ["dropped"] * 3
+    assert [e["ended"] for e in mock_openai.journal()] == ["dropped"] * 3
 
 
 async def test_a_dropped_background_response_stream_is_resumed_by_sequence_number(
-    on_scenario, aclient, scenario_mock, session_id
+    on_scenario, aclient, mock_openai
 ):
     params = {"model": "gpt-4.1", "input": "Tell me a story", "background": True}
     stream = ResilientStream.responses(on_scenario("connector-responses-drop-resume"), backoff=FAST, **params)
@@ -153,17 +135,12 @@ async def test_a_dropped_background_response_stream_is_resumed_by_sequence_numbe
     assert seqs == list(range(len(events))) and events[-1].type == "response.completed"
     ((kind, after),) = [(r.kind, r.starting_after) for r in stream.reconnects]
     assert (kind, after) == ("resume", 6)
-    created, resumed = journal(scenario_mock, session_id)
+    created, resumed = mock_openai.journal()
     assert (created["ended"], resumed["endpoint"]) == ("dropped", "responses.retrieve")
     assert resumed["path"].endswith("/" + stream.response_id)
     text = "".join(e.delta for e in events if e.type == "response.output_text.delta")
     direct = await aclient.responses.create(**params, stream=True)
     assert text == "".join([e.delta async for e in direct if e.type == "response.output_text.delta"])
-
-
-def journal(mock: MockServer, session: str) -> list[dict]:
-    with urllib.request.urlopen(f"{mock.url}/_mock/journal?session={session}") as resp:
-        return json.load(resp)
 
 
 async def test_a_non_retryable_error_is_raised_at_once(aclient):

@@ -7,15 +7,14 @@ import base64
 import json
 import math
 import struct
-import uuid
 
 import httpx2
 import openai
 import pytest
 from openai.types import CreateEmbeddingResponse
+from scenario_files import scenario_folder
 
-from mockserver.config import MockConfig
-from mockserver.web_runner import MockServer
+from harness.pytest_plugin import MockOpenAI
 
 SMALL = "text-embedding-3-small"
 
@@ -82,16 +81,16 @@ def test_batch_of_strings_and_token_ids(client):
     assert len(many.data) == 2 and many.usage.total_tokens == 5
 
 
-def test_vectors_are_deterministic_from_model_and_input(client, mock_server):
+def test_vectors_are_deterministic_from_model_and_input(client, mock_openai_server_factory):
     a = client.embeddings.create(model=SMALL, input="stable").data[0].embedding
     b = client.embeddings.create(model=SMALL, input="stable").data[0].embedding
     c = client.embeddings.create(model=SMALL, input="other").data[0].embedding
     d = client.embeddings.create(model="text-embedding-ada-002", input="stable").data[0].embedding
     assert a == b and a != c and a != d
-    with MockServer(MockConfig(port=0, seed=7)) as other:
-        e = openai.OpenAI(base_url=other.base_url, api_key="sk-test").embeddings.create(
-            model=SMALL, input="stable"
-        )
+    other = mock_openai_server_factory(seed=7)
+    e = openai.OpenAI(base_url=other.base_url, api_key="sk-test").embeddings.create(
+        model=SMALL, input="stable"
+    )
     assert e.data[0].embedding != a
 
 
@@ -118,9 +117,9 @@ def test_bad_fields_are_400s_naming_the_param(client, kwargs, param):
     assert info.value.body["type"] == "invalid_request_error"
 
 
-def test_missing_input_and_unknown_model(client, mock_server):
+def test_missing_input_and_unknown_model(client, mock_openai_server):
     r = httpx2.post(
-        mock_server.base_url + "/embeddings",
+        mock_openai_server.base_url + "/embeddings",
         json={"model": SMALL},
         headers={"Authorization": "Bearer sk-test"},
     )
@@ -144,24 +143,16 @@ then: ok
 """
 
 
-def test_a_scenario_429_is_retried_by_the_sdk_then_succeeds(tmp_path):
-    (tmp_path / "embed-429.yaml").write_text(SCENARIO)
-    with MockServer(MockConfig(port=0, scenario_paths=[str(tmp_path)])) as server:
-        session = "t-" + uuid.uuid4().hex[:12]
-        headers = {"X-Mock-Session": session, "X-Mock-Scenario": "embed-429"}
-        strict = openai.OpenAI(
-            base_url=server.base_url, api_key="sk-test", default_headers=headers, max_retries=0
-        )
-        with pytest.raises(openai.RateLimitError):
-            strict.embeddings.create(model=SMALL, input="x")
-        headers["X-Mock-Session"] = session + "-b"
-        patient = openai.OpenAI(
-            base_url=server.base_url, api_key="sk-test", default_headers=headers, max_retries=2
-        )
-        reply = patient.embeddings.create(model=SMALL, input="x")
-        assert len(reply.data[0].embedding) == 1536
-        journal = httpx2.get(server.url + "/_mock/journal", params={"session": session + "-b"}).json()
-    entries = journal
+def test_a_scenario_429_is_retried_by_the_sdk_then_succeeds(tmp_path_factory, mock_openai_server_factory):
+    server = mock_openai_server_factory(
+        scenario_paths=[scenario_folder(tmp_path_factory, {"embed-429": SCENARIO})]
+    )
+    strict, patient = MockOpenAI(server, "embed-strict"), MockOpenAI(server, "embed-patient")
+    with pytest.raises(openai.RateLimitError):
+        strict.client("embed-429", max_retries=0).embeddings.create(model=SMALL, input="x")
+    reply = patient.client("embed-429", max_retries=2).embeddings.create(model=SMALL, input="x")
+    assert len(reply.data[0].embedding) == 1536
+    entries = patient.journal()
     assert [(e["endpoint"], e["status"], e["retry_count"]) for e in entries] == [
         ("embeddings", 429, 0),
         ("embeddings", 200, 1),

@@ -17,6 +17,7 @@ from mockserver.scenario import faults as F
 from mockserver.scenario.ratelimit import RateLimits
 from mockserver.web_app import create_app, plan, send
 from mockserver.web_runner import MockServer
+from servekit.sse import SSEReader
 
 # --- the throwaway API module ------------------------------------------------------------------
 
@@ -124,7 +125,8 @@ async def test_the_new_endpoint_breaks_as_its_scenario_says(ticker_mock):
                 except aiohttp.ClientPayloadError:
                     body = b"(cut)"
                 seen.append(body)
-    first = [json.loads(line[6:]) for line in seen[0].decode().splitlines() if line.startswith("data: ")]
+    first = [json.loads(f.data) for f in SSEReader().feed(seen[0]) if f.data]
     assert first[-1] == {"kind": "tick.failed", "why": "ticker broke"} and len(first) == 3
     assert seen[1] == b"(cut)" or b"tick.end" not in seen[1]
-    assert seen[2].count(b"event: tick\n") == 6 and b"tick.end" in seen[2]
+    names = [f.event for f in SSEReader().feed(seen[2])]
+    assert names.count("tick") == 6 and b"tick.end" in seen[2]

@@ -217,8 +217,10 @@ def test_slow_sets_ttft_and_gaps_from_a_seeded_draw():
 def test_distributions_are_never_negative_and_centre_on_the_mean(distribution):
     rng = random.Random(5)
     draws = [F.draw(rng, 100, 20, distribution) for _ in range(2000)]
-    assert min(draws) >= 0
     assert sum(draws) / len(draws) == pytest.approx(100, rel=0.05)
+    # near zero, a third of the plain uniform and normal draws would be negative: held at 0
+    near_zero = [F.draw(rng, 10, 20, distribution) for _ in range(300)]
+    assert min(near_zero) >= 0
 
 
 def test_buffered_moves_all_waiting_to_before_the_first_event():

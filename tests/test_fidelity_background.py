@@ -10,10 +10,9 @@ import time
 import openai
 import pytest
 from openai.types.responses import Response
+from scenario_files import scenario_folder
 
 from mockserver.api import pace
-from mockserver.config import MockConfig
-from mockserver.web_runner import MockServer
 
 ESSAY = "Write a very long essay about lighthouses"
 # The default pace at this scale: queued 5 ms, first token at 10 ms, 6000 tokens a second.
@@ -23,18 +22,17 @@ WATCH = {"X-Mock-Time-Scale": "0.1"}
 
 
 @pytest.fixture(scope="module")
-def mock_server(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("scenarios")
-    (folder / "bg-instant.yaml").write_text(
-        "description: A scenario without timing, whose background jobs are done at once.\n"
-        "match: {endpoint: responses}\nresponse: {tokens: 5}\n"
+def mock_openai_server(tmp_path_factory, mock_openai_server_factory):
+    folder = scenario_folder(
+        tmp_path_factory,
+        {
+            "bg-instant": "description: A scenario without timing, whose background jobs are done at once.\n"
+            "match: {endpoint: responses}\nresponse: {tokens: 5}\n",
+            "bg-own-pace": "description: A scenario's own timing.\n"
+            "match: {endpoint: responses}\nresponse: {ttft_ms: 400, inter_token_ms: 10, tokens: 5}\n",
+        },
     )
-    (folder / "bg-own-pace.yaml").write_text(
-        "description: A scenario's own timing.\n"
-        "match: {endpoint: responses}\nresponse: {ttft_ms: 400, inter_token_ms: 10, tokens: 5}\n"
-    )
-    with MockServer(MockConfig(port=0, scenario_paths=[str(folder)])) as server:
-        yield server
+    return mock_openai_server_factory(scenario_paths=[folder])
 
 
 def retrieve(client: openai.OpenAI, rid: str, **kw) -> Response:
@@ -178,10 +176,10 @@ def test_a_scenario_sets_the_pace_of_what_it_matches(client):
     assert seen[-1].usage.output_tokens == 5
 
 
-def test_the_server_time_scale_shrinks_the_default_pace():
-    with MockServer(MockConfig(port=0, time_scale=0.01)) as mock:
-        client = openai.OpenAI(base_url=mock.base_url, api_key="sk-test", max_retries=0)
-        created = client.responses.create(model="gpt-4o", input="hi", background=True)
-        assert created.status == "queued"
-        (*_, done) = poll(client, created.id, lambda r: r.status == "completed", {}, deadline_s=2.0)
-        assert done.usage.output_tokens == pace.DEFAULT_TOKENS
+def test_the_server_time_scale_shrinks_the_default_pace(mock_openai_server_factory):
+    mock = mock_openai_server_factory(time_scale=0.01)
+    client = openai.OpenAI(base_url=mock.base_url, api_key="sk-test", max_retries=0)
+    created = client.responses.create(model="gpt-4o", input="hi", background=True)
+    assert created.status == "queued"
+    (*_, done) = poll(client, created.id, lambda r: r.status == "completed", {}, deadline_s=2.0)
+    assert done.usage.output_tokens == pace.DEFAULT_TOKENS

@@ -8,9 +8,7 @@ import openai
 import pytest
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
-from mockserver.config import MockConfig
 from mockserver.errors import mask_key
-from mockserver.web_runner import MockServer
 
 MSG = [{"role": "user", "content": "Weather in Paris?"}]
 TOOL = {
@@ -113,17 +111,17 @@ def test_chat_and_models_keep_their_404(client):
 
 
 @pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer"}, {"Authorization": "Basic abc"}])
-def test_no_api_key_is_401_with_the_real_message_and_no_code(mock_server, headers):
-    r = httpx2.post(mock_server.base_url + "/chat/completions", json={}, headers=headers)
+def test_no_api_key_is_401_with_the_real_message_and_no_code(mock_openai_server, headers):
+    r = httpx2.post(mock_openai_server.base_url + "/chat/completions", json={}, headers=headers)
     assert r.status_code == 401
     assert r.json() == {
         "error": {"message": NO_KEY_MESSAGE, "type": "invalid_request_error", "param": None, "code": None}
     }
 
 
-def test_the_sdk_raises_authentication_error_for_no_key(mock_server):
+def test_the_sdk_raises_authentication_error_for_no_key(mock_openai_server):
     # the SDK refuses to start without a key: send one it does not put in the header
-    client = openai.OpenAI(base_url=mock_server.base_url, api_key="unused", max_retries=0)
+    client = openai.OpenAI(base_url=mock_openai_server.base_url, api_key="unused", max_retries=0)
     with pytest.raises(openai.AuthenticationError) as exc:
         client.models.list(extra_headers={"Authorization": openai.Omit()})
     assert exc.value.code is None and exc.value.body["message"] == NO_KEY_MESSAGE
@@ -142,14 +140,14 @@ def test_keys_are_masked_as_the_real_api_masks_them(key, shown):
     assert mask_key(key) == shown
 
 
-def test_a_wrong_key_is_401_invalid_api_key_with_the_key_masked():
+def test_a_wrong_key_is_401_invalid_api_key_with_the_key_masked(mock_openai_server_factory):
     key = "sk-proj-wrongwrongwrongwrongwrongabcd"
-    with MockServer(MockConfig(port=0, api_keys=["sk-good"])) as mock:
-        bad = openai.OpenAI(base_url=mock.base_url, api_key=key, max_retries=0)
-        with pytest.raises(openai.AuthenticationError) as exc:
-            bad.chat.completions.create(model="gpt-4o", messages=MSG)
-        good = openai.OpenAI(base_url=mock.base_url, api_key="sk-good", max_retries=0)
-        assert good.models.list().data
+    mock = mock_openai_server_factory(api_keys=["sk-good"])
+    bad = openai.OpenAI(base_url=mock.base_url, api_key=key, max_retries=0)
+    with pytest.raises(openai.AuthenticationError) as exc:
+        bad.chat.completions.create(model="gpt-4o", messages=MSG)
+    good = openai.OpenAI(base_url=mock.base_url, api_key="sk-good", max_retries=0)
+    assert good.models.list().data
     assert exc.value.code == "invalid_api_key" and exc.value.param is None
     assert exc.value.body["type"] == "invalid_request_error"
     assert exc.value.body["message"] == (

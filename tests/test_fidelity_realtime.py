@@ -9,22 +9,18 @@ import asyncio
 import base64
 import json
 import math
-import uuid
 from array import array
 from pathlib import Path
 
-import openai
 import pytest
-from openai.types.realtime import RealtimeServerEvent
-from pydantic import TypeAdapter
+from realtime_events import recv, until
+from scenario_files import scenario_folder
 from websockets.exceptions import ConnectionClosedError
 
+from harness.pytest_plugin import MockOpenAI
 from mockserver.api import realtime_audio
-from mockserver.config import MockConfig
-from mockserver.web_runner import MockServer
 
 FAULTS = Path(__file__).resolve().parent.parent / "scenarios" / "faults"
-SERVER_EVENT = TypeAdapter(RealtimeServerEvent)
 MODEL = "gpt-realtime"
 WEATHER = {
     "type": "function",
@@ -55,33 +51,23 @@ def idle_after(ms: int, **vad) -> dict:
 
 
 @pytest.fixture(scope="module")
-def mock(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("scenarios")
-    (folder / "rt-slow-fault.yaml").write_text(
-        "description: The slow fault on every response of the connection.\n"
-        "match: {endpoint: realtime}\nfaults:\n  - {fault: slow, ttft_ms: 5000, inter_token_ms: 500}\n"
+def mock_openai_server(tmp_path_factory, mock_openai_server_factory):
+    folder = scenario_folder(
+        tmp_path_factory,
+        {
+            "rt-slow-fault": "description: The slow fault on every response of the connection.\n"
+            "match: {endpoint: realtime}\nfaults:\n  - {fault: slow, ttft_ms: 5000, inter_token_ms: 500}\n",
+            "rt-slow": "description: A slow spoken answer, to interrupt.\n"
+            "match: {endpoint: realtime}\nresponse: {ttft_ms: 20000, inter_token_ms: 20000, tokens: 8}\n",
+            "rt-paced": "description: Short text answers that take a while, to overlap.\n"
+            "match: {endpoint: realtime}\nresponse: {ttft_ms: 10000, inter_token_ms: 2000, tokens: 5}\n",
+        },
     )
-    (folder / "rt-slow.yaml").write_text(
-        "description: A slow spoken answer, to interrupt.\n"
-        "match: {endpoint: realtime}\nresponse: {ttft_ms: 20000, inter_token_ms: 20000, tokens: 8}\n"
-    )
-    (folder / "rt-paced.yaml").write_text(
-        "description: Short text answers that take a while, to overlap.\n"
-        "match: {endpoint: realtime}\nresponse: {ttft_ms: 10000, inter_token_ms: 2000, tokens: 5}\n"
-    )
-    config = MockConfig(port=0, scenario_paths=[str(FAULTS), str(folder)], time_scale=0.01)
-    with MockServer(config) as server:
-        yield server
+    return mock_openai_server_factory(scenario_paths=[str(FAULTS), folder], time_scale=0.01)
 
 
-def connect(mock: MockServer, scenario: str | None = None):
-    headers = {"X-Mock-Session": "t-" + uuid.uuid4().hex[:12]}
-    if scenario:
-        headers["X-Mock-Scenario"] = scenario
-    client = openai.AsyncOpenAI(
-        base_url=mock.base_url, api_key="sk-test", max_retries=0, default_headers=headers
-    )
-    return client.realtime.connect(model=MODEL)
+def connect(mock: MockOpenAI, scenario: str | None = None):
+    return mock.async_client(scenario, max_retries=0).realtime.connect(model=MODEL)
 
 
 def tone(ms: int, amplitude: int = 8000) -> bytes:
@@ -91,20 +77,6 @@ def tone(ms: int, amplitude: int = 8000) -> bytes:
 
 def silence(ms: int) -> bytes:
     return bytes(realtime_audio.samples_for_ms(ms) * 2)
-
-
-async def recv(conn):
-    raw = await asyncio.wait_for(conn.recv_bytes(), 10)
-    event = SERVER_EVENT.validate_json(raw)
-    assert json.loads(raw)["event_id"].startswith("event_")
-    return event
-
-
-async def until(conn, last: str = "response.done") -> list:
-    events = []
-    while not events or events[-1].type != last:
-        events.append(await recv(conn))
-    return events
 
 
 async def append(conn, pcm: bytes, chunk_ms: int = 100) -> None:
@@ -133,8 +105,8 @@ async def opened_update(conn, update: dict):
 # --- server VAD --------------------------------------------------------------------------------
 
 
-async def test_server_vad_turns_speech_into_a_committed_item_and_an_answer(mock):
-    async with connect(mock) as conn:
+async def test_server_vad_turns_speech_into_a_committed_item_and_an_answer(mock_openai):
+    async with connect(mock_openai) as conn:
         await opened(conn)  # the default session: server_vad, create_response
         await append(conn, silence(200) + tone(500) + silence(300))
         started, stopped, committed, added, done = [await recv(conn) for _ in range(5)]
@@ -154,8 +126,8 @@ async def test_server_vad_turns_speech_into_a_committed_item_and_an_answer(mock)
         assert events[-1].response.usage.input_token_details.audio_tokens > 0
 
 
-async def test_session_updated_echoes_the_turn_detection_that_was_set(mock):
-    async with connect(mock) as conn:
+async def test_session_updated_echoes_the_turn_detection_that_was_set(mock_openai):
+    async with connect(mock_openai) as conn:
         await opened(conn, MANUAL_TURNS)
         vad = {"type": "server_vad", "silence_duration_ms": 400, "create_response": False}
         session = await opened_update(conn, {"type": "realtime", "audio": {"input": {"turn_detection": vad}}})
@@ -183,8 +155,8 @@ async def test_session_updated_echoes_the_turn_detection_that_was_set(mock):
         assert (await until(conn))[-1].response.status == "completed"  # the turn's answer
 
 
-async def test_create_response_false_commits_without_answering(mock):
-    async with connect(mock) as conn:
+async def test_create_response_false_commits_without_answering(mock_openai):
+    async with connect(mock_openai) as conn:
         await opened(conn)
         vad = {"type": "server_vad", "create_response": False}
         await opened_update(conn, {"type": "realtime", "audio": {"input": {"turn_detection": vad}}})
@@ -195,8 +167,8 @@ async def test_create_response_false_commits_without_answering(mock):
         assert (await recv(conn)).type == "conversation.item.retrieved"  # no response came first
 
 
-async def test_turn_detection_null_leaves_committing_to_the_client(mock):
-    async with connect(mock) as conn:
+async def test_turn_detection_null_leaves_committing_to_the_client(mock_openai):
+    async with connect(mock_openai) as conn:
         session = await opened(conn, MANUAL_TURNS)
         assert session.audio.input.turn_detection is None
         await append(conn, tone(500) + silence(500))
@@ -205,8 +177,8 @@ async def test_turn_detection_null_leaves_committing_to_the_client(mock):
         assert first.type == "input_audio_buffer.committed"  # nothing was detected before it
 
 
-async def test_speech_while_answering_interrupts_the_response(mock):
-    async with connect(mock, "rt-slow") as conn:
+async def test_speech_while_answering_interrupts_the_response(mock_openai):
+    async with connect(mock_openai, "rt-slow") as conn:
         await opened(conn)
         await conn.conversation.item.create(item=HELLO)
         await until(conn, "conversation.item.done")
@@ -219,8 +191,8 @@ async def test_speech_while_answering_interrupts_the_response(mock):
         assert done.response.status_details.reason == "turn_detected"
 
 
-async def test_response_cancel_mid_response(mock):
-    async with connect(mock, "rt-slow") as conn:
+async def test_response_cancel_mid_response(mock_openai):
+    async with connect(mock_openai, "rt-slow") as conn:
         await opened(conn, MANUAL_TURNS)
         await conn.response.create()
         await until(conn, "response.content_part.added")
@@ -236,12 +208,12 @@ async def test_response_cancel_mid_response(mock):
 
 
 @pytest.mark.parametrize(("model", "usage"), [("gpt-4o-transcribe", "tokens"), ("whisper-1", "duration")])
-async def test_input_audio_transcription_deltas_then_completed(mock, model, usage):
+async def test_input_audio_transcription_deltas_then_completed(mock_openai, model, usage):
     update = {
         "type": "realtime",
         "audio": {"input": {"transcription": {"model": model, "language": "en"}, "turn_detection": None}},
     }
-    async with connect(mock) as conn:
+    async with connect(mock_openai) as conn:
         session = await opened(conn, update)
         assert session.audio.input.transcription.model == model  # echoed as it was set
         assert session.audio.input.transcription.language == "en"
@@ -270,8 +242,8 @@ async def test_input_audio_transcription_deltas_then_completed(mock, model, usag
 # --- function calling --------------------------------------------------------------------------
 
 
-async def test_a_function_call_then_its_output_then_the_answer(mock):
-    async with connect(mock) as conn:
+async def test_a_function_call_then_its_output_then_the_answer(mock_openai):
+    async with connect(mock_openai) as conn:
         session = await opened(conn, {**MANUAL_TURNS, "tools": [WEATHER], "tool_choice": "auto"})
         assert [t.name for t in session.tools] == ["get_weather"]
         await conn.conversation.item.create(item=ASK_WEATHER)
@@ -321,8 +293,8 @@ async def test_a_function_call_then_its_output_then_the_answer(mock):
         ("none", ASK_WEATHER, False),
     ],
 )
-async def test_tool_choice_decides_whether_the_model_calls(mock, choice, item, called):
-    async with connect(mock) as conn:
+async def test_tool_choice_decides_whether_the_model_calls(mock_openai, choice, item, called):
+    async with connect(mock_openai) as conn:
         await opened(conn, {**MANUAL_TURNS, "output_modalities": ["text"]})
         await conn.conversation.item.create(item=item)
         await until(conn, "conversation.item.done")
@@ -332,8 +304,8 @@ async def test_tool_choice_decides_whether_the_model_calls(mock, choice, item, c
         assert (out.type == "function_call") is called
 
 
-async def test_bad_tools_are_error_events_and_the_connection_stays(mock):
-    async with connect(mock) as conn:
+async def test_bad_tools_are_error_events_and_the_connection_stays(mock_openai):
+    async with connect(mock_openai) as conn:
         await opened(conn)
         await conn.session.update(session={"type": "realtime", "tools": [{"type": "function"}]})
         err = await recv(conn)
@@ -343,16 +315,16 @@ async def test_bad_tools_are_error_events_and_the_connection_stays(mock):
         assert err.type == "error" and err.error.param == "item.call_id"
 
 
-async def test_a_drop_mid_function_call_closes_without_a_close_frame(mock):
-    async with connect(mock, "realtime-drop") as conn:
+async def test_a_drop_mid_function_call_closes_without_a_close_frame(mock_openai):
+    async with connect(mock_openai, "realtime-drop") as conn:
         await opened(conn, {**MANUAL_TURNS, "tools": [WEATHER], "tool_choice": "required"})
         await conn.response.create()
         with pytest.raises(ConnectionClosedError):
             await until(conn)
 
 
-async def test_an_in_band_error_mid_function_call_keeps_the_connection(mock):
-    async with connect(mock, "realtime-error-event") as conn:
+async def test_an_in_band_error_mid_function_call_keeps_the_connection(mock_openai):
+    async with connect(mock_openai, "realtime-error-event") as conn:
         await opened(conn, {**MANUAL_TURNS, "tools": [WEATHER], "tool_choice": "required"})
         await conn.response.create()
         events = await until(conn, "error")
@@ -361,8 +333,8 @@ async def test_an_in_band_error_mid_function_call_keeps_the_connection(mock):
         assert (await recv(conn)).error.code == "item_not_found"
 
 
-async def test_a_slow_fault_paces_the_answer_to_a_detected_turn(mock):
-    async with connect(mock, "rt-slow-fault") as conn:
+async def test_a_slow_fault_paces_the_answer_to_a_detected_turn(mock_openai):
+    async with connect(mock_openai, "rt-slow-fault") as conn:
         await opened(conn)
         await append(conn, tone(300) + silence(300))
         loop = asyncio.get_running_loop()
@@ -376,8 +348,8 @@ async def test_a_slow_fault_paces_the_answer_to_a_detected_turn(mock):
 # --- items: retrieve, truncate, delete ---------------------------------------------------------
 
 
-async def test_truncate_cuts_the_audio_and_the_words_not_heard(mock):
-    async with connect(mock) as conn:
+async def test_truncate_cuts_the_audio_and_the_words_not_heard(mock_openai):
+    async with connect(mock_openai) as conn:
         await opened(conn, MANUAL_TURNS)
         await conn.conversation.item.create(item=HELLO)
         await until(conn, "conversation.item.done")
@@ -405,8 +377,8 @@ async def test_truncate_cuts_the_audio_and_the_words_not_heard(mock):
         assert (await recv(conn)).error.code == "item_not_found"
 
 
-async def test_a_user_item_cannot_be_truncated(mock):
-    async with connect(mock) as conn:
+async def test_a_user_item_cannot_be_truncated(mock_openai):
+    async with connect(mock_openai) as conn:
         await opened(conn)
         await conn.conversation.item.create(item=HELLO)
         added = await recv(conn)
@@ -420,9 +392,9 @@ async def test_a_user_item_cannot_be_truncated(mock):
 # --- the server VAD's idle timeout ---------------------------------------------------------------
 
 
-async def test_idle_timeout_after_an_answer_commits_the_silence_and_prompts_the_user(mock):
+async def test_idle_timeout_after_an_answer_commits_the_silence_and_prompts_the_user(mock_openai):
     loop = asyncio.get_running_loop()
-    async with connect(mock) as conn:
+    async with connect(mock_openai) as conn:
         session = await opened(conn, {**idle_after(5000), "output_modalities": ["text"]})
         assert session.audio.input.turn_detection.idle_timeout_ms == 5000
         await conn.conversation.item.create(item=HELLO)
@@ -446,9 +418,9 @@ async def test_idle_timeout_after_an_answer_commits_the_silence_and_prompts_the_
         assert message.content[0].text == "Are you still there?"
 
 
-async def test_idle_timeout_counts_from_the_end_of_the_answers_audio(mock):
+async def test_idle_timeout_counts_from_the_end_of_the_answers_audio(mock_openai):
     loop = asyncio.get_running_loop()
-    async with connect(mock) as conn:
+    async with connect(mock_openai) as conn:
         await opened(conn, idle_after(5000))
         await conn.conversation.item.create(item=HELLO)
         await until(conn, "conversation.item.done")
@@ -467,8 +439,8 @@ async def test_idle_timeout_counts_from_the_end_of_the_answers_audio(mock):
         assert (await until(conn))[-1].response.status == "completed"
 
 
-async def test_speech_stops_the_idle_timer_until_the_next_answer(mock):
-    async with connect(mock) as conn:
+async def test_speech_stops_the_idle_timer_until_the_next_answer(mock_openai):
+    async with connect(mock_openai) as conn:
         await opened(conn, {**idle_after(5000, create_response=False), "output_modalities": ["text"]})
         await conn.response.create()
         await until(conn)
@@ -482,8 +454,8 @@ async def test_speech_stops_the_idle_timer_until_the_next_answer(mock):
 
 
 @pytest.mark.parametrize(("value", "words"), [(1000, "below minimum"), (60_000, "above maximum")])
-async def test_an_idle_timeout_out_of_the_apis_range_is_an_error_event(mock, value, words):
-    async with connect(mock) as conn:
+async def test_an_idle_timeout_out_of_the_apis_range_is_an_error_event(mock_openai, value, words):
+    async with connect(mock_openai) as conn:
         await opened(conn)
         await conn.session.update(session=idle_after(value))
         err = await recv(conn)
@@ -494,8 +466,8 @@ async def test_an_idle_timeout_out_of_the_apis_range_is_an_error_event(mock, val
 # --- out-of-band responses -----------------------------------------------------------------------
 
 
-async def test_an_out_of_band_response_stays_out_of_the_conversation(mock):
-    async with connect(mock) as conn:
+async def test_an_out_of_band_response_stays_out_of_the_conversation(mock_openai):
+    async with connect(mock_openai) as conn:
         await opened(conn, TEXT_ONLY)
         await conn.conversation.item.create(item=HELLO)
         hello = (await until(conn, "conversation.item.done"))[-1].item
@@ -523,8 +495,8 @@ async def test_an_out_of_band_response_stays_out_of_the_conversation(mock):
         assert "conversation.item.added" in kinds and "conversation.item.done" in kinds
 
 
-async def test_out_of_band_responses_play_beside_the_conversations_own(mock):
-    async with connect(mock, "rt-paced") as conn:
+async def test_out_of_band_responses_play_beside_the_conversations_own(mock_openai):
+    async with connect(mock_openai, "rt-paced") as conn:
         await opened(conn, TEXT_ONLY)
         await conn.response.create()
         await conn.response.create(response={"conversation": "none", "metadata": {"n": "1"}})
@@ -544,8 +516,8 @@ async def test_out_of_band_responses_play_beside_the_conversations_own(mock):
         assert done["in-band"].status == done["1"].status == "completed"
 
 
-async def test_response_cancel_by_id_stops_an_out_of_band_response(mock):
-    async with connect(mock, "rt-paced") as conn:
+async def test_response_cancel_by_id_stops_an_out_of_band_response(mock_openai):
+    async with connect(mock_openai, "rt-paced") as conn:
         await opened(conn, TEXT_ONLY)
         await conn.response.create(response={"conversation": "none"})
         created = await recv(conn)
@@ -557,8 +529,8 @@ async def test_response_cancel_by_id_stops_an_out_of_band_response(mock):
         assert events[-1].response.id == created.response.id and events[-1].response.status == "cancelled"
 
 
-async def test_bad_out_of_band_requests_are_error_events(mock):
-    async with connect(mock) as conn:
+async def test_bad_out_of_band_requests_are_error_events(mock_openai):
+    async with connect(mock_openai) as conn:
         await opened(conn, TEXT_ONLY)
         bad = [
             ({"conversation": "conv_other"}, "response.conversation"),

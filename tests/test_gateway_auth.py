@@ -7,7 +7,7 @@ import time
 import jwt
 import pytest
 from gateway_fixtures import *  # noqa: F403
-from gateway_fixtures import SECRET, SESSION_ID, auth, chat, journal
+from gateway_fixtures import SECRET, SESSION_ID, auth, chat
 
 from harness.gateway.auth import AuthError, TokenCache, mint_token, verify_token
 
@@ -45,8 +45,8 @@ EXPECTED_CODES = {"missing": "missing_token", "not bearer": "missing_token", "ex
 
 
 @pytest.mark.parametrize("case", list(BAD_TOKENS))
-async def test_chat_refuses_bad_tokens_with_401_json(gateway, gateway_mock, mock_session, case):
-    headers = {"X-Mock-Session": mock_session}
+async def test_chat_refuses_bad_tokens_with_401_json(gateway, mock_openai, case):
+    headers = {"X-Mock-Session": mock_openai.session}
     if BAD_TOKENS[case] is not None:
         headers["Authorization"] = BAD_TOKENS[case]
     answer = await chat(gateway.url, {"message": "Hello, how are you?", "sessionId": SESSION_ID}, headers)
@@ -57,7 +57,7 @@ async def test_chat_refuses_bad_tokens_with_401_json(gateway, gateway_mock, mock
     assert error["type"] == "authentication_error"
     assert error["code"] == EXPECTED_CODES.get(case, "invalid_token")
     assert error["message"]
-    assert journal(gateway_mock, mock_session) == []  # nothing reached the upstream
+    assert mock_openai.journal() == []  # nothing reached the upstream
 
 
 async def test_auth_ping_answers_with_the_subject(gateway):

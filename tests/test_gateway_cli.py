@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 from gateway_fixtures import *  # noqa: F403
-from gateway_fixtures import SECRET, auth, chat, journal
+from gateway_fixtures import SECRET, auth, chat
 from wait import wait_until_up
 
 from harness.cli import main
@@ -20,9 +20,7 @@ def test_refuses_to_start_without_a_secret(monkeypatch, capsys):
     assert "JWT_SECRET is not set" in capsys.readouterr().out
 
 
-async def test_harness_gateway_serves_chat_with_the_scenario_in_the_upstream_url(
-    gateway_mock, mock_session, tmp_path
-):
+async def test_harness_gateway_serves_chat_with_the_scenario_in_the_upstream_url(mock_openai, tmp_path):
     port = free_port()
     env = {
         **os.environ,
@@ -39,7 +37,7 @@ async def test_harness_gateway_serves_chat_with_the_scenario_in_the_upstream_url
             "--port",
             str(port),
             "--upstream",
-            f"{gateway_mock.url}/s/gateway-load/v1",
+            mock_openai.scenario_url("gateway-load"),
         ],
         env=env,
         cwd=tmp_path,
@@ -50,11 +48,11 @@ async def test_harness_gateway_serves_chat_with_the_scenario_in_the_upstream_url
     try:
         url = f"http://127.0.0.1:{port}"
         wait_until_up(url + "/health", proc)
-        answer = await chat(url, {"message": "hello from the CLI"}, auth(session=mock_session))
+        answer = await chat(url, {"message": "hello from the CLI"}, auth(session=mock_openai.session))
         assert answer.names[-2:] == ["usage", "done"]
         assert answer.of("done")[0].data["finish_reason"] == "stop"
         assert len(answer.of("token")) == 20
-        [entry] = journal(gateway_mock, mock_session)  # the scenario came from the upstream URL's prefix
+        [entry] = mock_openai.journal()  # the scenario came from the upstream URL's prefix
         assert entry["scenario"] == "gateway-load" and entry["first_content_ms"] >= 150
     finally:
         proc.terminate()

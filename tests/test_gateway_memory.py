@@ -45,53 +45,61 @@ async def test_recall_keeps_the_latest_turns_in_order():
         store.close()
 
 
-async def test_second_turn_carries_the_first(gateway_factory, mock_session):
+async def test_second_turn_carries_the_first(gateway_factory, mock_openai):
     gw = gateway_factory()
-    first = await chat(gw.url, {"message": "What is SSE?", "sessionId": SESSION}, auth(session=mock_session))
+    first = await chat(
+        gw.url, {"message": "What is SSE?", "sessionId": SESSION}, auth(session=mock_openai.session)
+    )
     second = await chat(
         gw.url,
         {"message": "What did we discuss before?", "sessionId": SESSION, "useMemory": True},
-        auth(session=mock_session),
+        auth(session=mock_openai.session),
     )
     assert second.of("usage")[0].data["tokens_in"] == prompt_tokens(
         "What is SSE?", first.text, "What did we discuss before?"
     )
     without = await chat(
-        gw.url, {"message": "What did we discuss before?", "sessionId": SESSION}, auth(session=mock_session)
+        gw.url,
+        {"message": "What did we discuss before?", "sessionId": SESSION},
+        auth(session=mock_openai.session),
     )
     assert without.of("usage")[0].data["tokens_in"] == prompt_tokens("What did we discuss before?")
     calls = [e["payload"] for e in gateway_events(gw, "openai_call")]
     assert [c["memory_turns"] for c in calls] == [0, 2, 0]
 
 
-async def test_memory_is_per_user(gateway_factory, mock_session):
+async def test_memory_is_per_user(gateway_factory, mock_openai):
     gw = gateway_factory()
     await chat(
-        gw.url, {"message": "my secret plan", "sessionId": SESSION}, auth(sub="alice", session=mock_session)
+        gw.url,
+        {"message": "my secret plan", "sessionId": SESSION},
+        auth(sub="alice", session=mock_openai.session),
     )
     other = await chat(
         gw.url,
         {"message": "what was said?", "sessionId": SESSION, "useMemory": True},
-        auth(sub="mallory", session=mock_session),
+        auth(sub="mallory", session=mock_openai.session),
     )
     assert other.of("usage")[0].data["tokens_in"] == prompt_tokens("what was said?")
 
 
-async def test_failed_turns_are_not_remembered(gateway_factory, mock_session):
+async def test_failed_turns_are_not_remembered(gateway_factory, mock_openai):
     gw = gateway_factory()
     failed = await chat(
         gw.url,
         {"message": "doomed", "sessionId": SESSION},
-        auth(scenario="gateway-three-500s", session=mock_session),
+        auth(scenario="gateway-three-500s", session=mock_openai.session),
     )
     assert failed.names == ["error", "done"]
     later = await chat(
-        gw.url, {"message": "again", "sessionId": SESSION, "useMemory": True}, auth(session=mock_session)
+        gw.url,
+        {"message": "again", "sessionId": SESSION, "useMemory": True},
+        auth(session=mock_openai.session),
     )
     assert later.of("usage")[0].data["tokens_in"] == prompt_tokens("again")
 
 
-async def test_a_slow_store_never_blocks_the_answer(gateway_factory, mock_session):
+async def test_a_slow_store_never_blocks_the_answer(gateway_factory, mock_openai):
     gw = gateway_factory(memory_timeout_ms=150)
     store = gw.app[STORE]
     store.add_turns("test-user", SESSION, [("user", "earlier"), ("assistant", "answer")]).result()
@@ -103,7 +111,9 @@ async def test_a_slow_store_never_blocks_the_answer(gateway_factory, mock_sessio
     store.recent_turns = slow_turns  # type: ignore[method-assign]
     t0 = time.perf_counter()
     answer = await chat(
-        gw.url, {"message": "quick", "sessionId": SESSION, "useMemory": True}, auth(session=mock_session)
+        gw.url,
+        {"message": "quick", "sessionId": SESSION, "useMemory": True},
+        auth(session=mock_openai.session),
     )
     elapsed = time.perf_counter() - t0
     assert answer.names[-1] == "done" and answer.of("done")[0].data["finish_reason"] == "stop"

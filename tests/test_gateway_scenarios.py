@@ -12,26 +12,27 @@ import time
 import aiohttp
 import pytest
 from gateway_fixtures import *  # noqa: F403
-from gateway_fixtures import auth, chat, gateway_events, journal, read_stream
+from gateway_fixtures import auth, chat, gateway_events, read_stream
 
 from harness.gateway.failures import MESSAGES
 from harness.gateway.telemetry import reports
 from harness.gateway.web_gateway import STORE
+from harness.pytest_plugin import MockOpenAI
 from mockserver.content import tokenize
-from mockserver.web_app import JOURNAL
+from servekit.sse import SSEReader
 
 
-async def test_429_then_recover(gateway_factory, gateway_mock, mock_session):
+async def test_429_then_recover(gateway_factory, mock_openai):
     gw = gateway_factory()
     answer = await chat(
-        gw.url, {"message": "hi"}, auth(scenario="gateway-429-then-recover", session=mock_session)
+        gw.url, {"message": "hi"}, auth(scenario="gateway-429-then-recover", session=mock_openai.session)
     )
     assert answer.names[-2:] == ["usage", "done"]
     assert answer.of("done")[0].data == {"finish_reason": "stop", "provider_retry_count": 1}
     assert answer.text == "Recovered after one rate-limited attempt, and every word arrived."
     assert "error" not in answer.names
 
-    first, second = journal(gateway_mock, mock_session)
+    first, second = mock_openai.journal()
     assert (first["status"], first["retry_count"]) == (429, 0)
     assert (second["status"], second["retry_count"], second["ended"]) == (200, 1, "complete")
     assert second["received_at"] - first["received_at"] >= 0.05  # retry-after-ms: 50 was honoured
@@ -42,9 +43,11 @@ async def test_429_then_recover(gateway_factory, gateway_mock, mock_session):
     assert gateway_events(gw, "error") == []
 
 
-async def test_three_500s_end_in_server_error(gateway_factory, gateway_mock, mock_session):
+async def test_three_500s_end_in_server_error(gateway_factory, mock_openai):
     gw = gateway_factory()
-    answer = await chat(gw.url, {"message": "hi"}, auth(scenario="gateway-three-500s", session=mock_session))
+    answer = await chat(
+        gw.url, {"message": "hi"}, auth(scenario="gateway-three-500s", session=mock_openai.session)
+    )
     assert answer.status == 200
     assert answer.names == ["error", "done"]
     assert answer.of("error")[0].data == {
@@ -52,16 +55,18 @@ async def test_three_500s_end_in_server_error(gateway_factory, gateway_mock, moc
         "message": "Server error, please try again later.",
     }
     assert answer.of("done")[0].data == {"finish_reason": "error", "provider_retry_count": 2}
-    assert [e["status"] for e in journal(gateway_mock, mock_session)] == [500, 500, 500]
+    assert [e["status"] for e in mock_openai.journal()] == [500, 500, 500]
     [error] = gateway_events(gw, "error")
     assert (error["payload"]["code"], error["payload"]["after_first_token"]) == ("SERVER_ERROR", False)
     [call] = gateway_events(gw, "openai_call")
     assert (call["payload"]["provider_retry_count"], call["payload"]["outcome"]) == (2, "error")
 
 
-async def test_drop_after_tokens_keeps_them_and_reports_the_disconnect(gateway, gateway_mock, mock_session):
+async def test_drop_after_tokens_keeps_them_and_reports_the_disconnect(gateway, mock_openai):
     answer = await chat(
-        gateway.url, {"message": "hi"}, auth(scenario="gateway-drop-after-tokens", session=mock_session)
+        gateway.url,
+        {"message": "hi"},
+        auth(scenario="gateway-drop-after-tokens", session=mock_openai.session),
     )
     assert answer.names == ["token", "token", "token", "error", "done"]
     assert answer.text == "".join(tokenize("One two three four five six seven eight.")[:3])
@@ -70,28 +75,28 @@ async def test_drop_after_tokens_keeps_them_and_reports_the_disconnect(gateway, 
         "message": MESSAGES["UPSTREAM_DISCONNECTED"],
     }
     assert answer.of("done")[0].data["finish_reason"] == "error"
-    [entry] = journal(gateway_mock, mock_session)  # after the first token: never retried
+    [entry] = mock_openai.journal()  # after the first token: never retried
     assert entry["ended"] == "dropped"
 
 
-async def test_in_band_error_event_after_tokens(gateway, gateway_mock, mock_session):
+async def test_in_band_error_event_after_tokens(gateway, mock_openai):
     answer = await chat(
         gateway.url,
         {"message": "hi"},
-        auth(scenario="gateway-error-event-after-tokens", session=mock_session),
+        auth(scenario="gateway-error-event-after-tokens", session=mock_openai.session),
     )
     assert answer.names == ["token", "token", "error", "done"]
     assert answer.text == "First second"
     assert answer.of("error")[0].data == {"code": "SERVER_ERROR", "message": MESSAGES["SERVER_ERROR"]}
     assert answer.of("done")[0].data == {"finish_reason": "error", "provider_retry_count": 0}
-    assert len(journal(gateway_mock, mock_session)) == 1
+    assert len(mock_openai.journal()) == 1
 
 
-async def test_stall_past_the_read_timeout(gateway_factory, gateway_mock, mock_session):
+async def test_stall_past_the_read_timeout(gateway_factory, mock_openai):
     gw = gateway_factory(read_timeout_ms=300)
     t0 = time.perf_counter()
     answer = await chat(
-        gw.url, {"message": "hi"}, auth(scenario="gateway-stall-past-timeout", session=mock_session)
+        gw.url, {"message": "hi"}, auth(scenario="gateway-stall-past-timeout", session=mock_openai.session)
     )
     elapsed = time.perf_counter() - t0
     assert answer.names == ["token", "token", "error", "done"]
@@ -105,42 +110,35 @@ async def test_stall_past_the_read_timeout(gateway_factory, gateway_mock, mock_s
     assert (error["payload"]["code"], error["payload"]["after_first_token"]) == ("OPENAI_TIMEOUT", True)
 
 
-async def test_timeouts_before_the_first_token_are_retried_then_reported(
-    gateway_factory, gateway_mock, mock_session
-):
+async def test_timeouts_before_the_first_token_are_retried_then_reported(gateway_factory, mock_openai):
     gw = gateway_factory(read_timeout_ms=200)
     answer = await chat(
-        gw.url, {"message": "hi"}, auth(scenario="gateway-stall-before-first-token", session=mock_session)
+        gw.url,
+        {"message": "hi"},
+        auth(scenario="gateway-stall-before-first-token", session=mock_openai.session),
     )
     assert answer.names == ["error", "done"]
     assert answer.of("error")[0].data["code"] == "OPENAI_TIMEOUT"
     assert answer.of("done")[0].data == {"finish_reason": "error", "provider_retry_count": 2}
-    assert [e["retry_count"] for e in journal(gateway_mock, mock_session)] == [0, 1, 2]
+    assert [e["retry_count"] for e in mock_openai.journal()] == [0, 1, 2]
 
 
-async def test_client_disconnect_cancels_the_upstream_request_at_once(
-    gateway_factory, gateway_mock, mock_session
-):
+async def test_client_disconnect_cancels_the_upstream_request_at_once(gateway_factory, mock_openai):
     gw = gateway_factory()
     async with aiohttp.ClientSession() as session:
         resp = await session.post(
             gw.url + "/api/v1/chat",
             json={"message": "tell me a long story"},
-            headers=auth(scenario="gateway-slow-upstream", session=mock_session),
+            headers=auth(scenario="gateway-slow-upstream", session=mock_openai.session),
         )
         seen = await read_stream(resp, time.perf_counter(), stop_after_tokens=3)
         resp.close()  # the user closed the tab
         closed_at = time.perf_counter()
         closed_wall = time.time()
 
-    def entries() -> list[dict]:
-        return gateway_mock.call(
-            lambda: [e.to_dict() for e in gateway_mock.app[JOURNAL].entries(mock_session)]
-        )
-
     ended_at = None
     while time.perf_counter() - closed_at < 2.0:
-        [entry] = entries()
+        [entry] = mock_openai.journal()
         if entry["ended"] == "client_gone":
             ended_at = time.perf_counter()
             break
@@ -156,14 +154,14 @@ async def test_client_disconnect_cancels_the_upstream_request_at_once(
     assert call["payload"]["ttft_ms"] > 0 and call["payload"]["tokens_out"] >= 3  # the partial call is kept
 
 
-async def test_heartbeats_arrive_on_time_before_the_first_token(gateway_factory, mock_session):
+async def test_heartbeats_arrive_on_time_before_the_first_token(gateway_factory, mock_openai):
     gw = gateway_factory(heartbeat_ms=100)
     async with aiohttp.ClientSession() as session:
         started = time.perf_counter()
         resp = await session.post(
             gw.url + "/api/v1/chat",
             json={"message": "hi"},
-            headers=auth(scenario="gateway-slow-upstream", session=mock_session),
+            headers=auth(scenario="gateway-slow-upstream", session=mock_openai.session),
         )
         answer = await read_stream(resp, started, stop_after_tokens=1)
         resp.close()
@@ -180,7 +178,9 @@ async def test_heartbeats_arrive_on_time_before_the_first_token(gateway_factory,
         assert abs(epoch_ms - time.time() * 1000) < 5_000
 
 
-async def test_100_concurrent_streams_through_a_brownout_all_end_with_done(gateway_factory, gateway_mock):
+async def test_100_concurrent_streams_through_a_brownout_all_end_with_done(
+    gateway_factory, mock_openai_server
+):
     """Seed 004's load target: 100 concurrent streams while 2 % of upstream calls get a 429; the
     retries absorb every one (error rate 0, retry rate under 5 %), all from telemetry SQL."""
     gw = gateway_factory()
@@ -197,7 +197,7 @@ async def test_100_concurrent_streams_through_a_brownout_all_end_with_done(gatew
         by_question.setdefault(f"question {i % 5}", set()).add(a.text)
     assert all(len(texts) == 1 for texts in by_question.values())  # same question, same answer
 
-    entries = journal(gateway_mock, session)
+    entries = MockOpenAI(mock_openai_server, session).journal()
     rate_limited = sum(e["status"] == 429 for e in entries)
     retries = sum(a.of("done")[0].data["provider_retry_count"] for a in answers)
     assert rate_limited >= 1 and retries == rate_limited
@@ -222,16 +222,17 @@ async def test_100_concurrent_streams_through_a_brownout_all_end_with_done(gatew
         "gateway-stall-before-first-token",
     ],
 )
-async def test_every_stream_ends_with_done_and_never_a_traceback(gateway_factory, mock_session, scenario):
+async def test_every_stream_ends_with_done_and_never_a_traceback(gateway_factory, mock_openai, scenario):
     gw = gateway_factory(read_timeout_ms=300)
     async with (
         aiohttp.ClientSession() as session,
         session.post(
             gw.url + "/api/v1/chat",
             json={"message": "hi"},
-            headers=auth(scenario=scenario, session=mock_session),
+            headers=auth(scenario=scenario, session=mock_openai.session),
         ) as resp,
     ):
-        raw = (await resp.read()).decode()
-    assert raw.rstrip().split("\n\n")[-1].startswith("event: done")
+        body = await resp.read()
+    raw = body.decode()
+    assert SSEReader().feed(body)[-1].event == "done"
     assert "Traceback" not in raw and "Error code:" not in raw

@@ -10,12 +10,14 @@ import time
 import aiohttp
 import openai
 from gateway_fixtures import *  # noqa: F403
-from gateway_fixtures import auth, chat, gateway_events, journal
+from gateway_fixtures import auth, chat, gateway_events
 from openai.types import CompletionUsage
 from openai.types.chat import ChatCompletion
 
 from harness.gateway.pricing import cost_usd
 from harness.gateway.web_gateway import STORE
+from mockserver.web_runner import MockServer
+from servekit.sse import SSEReader
 
 SEED_HEADERS = {
     "Content-Type": "text/event-stream",
@@ -25,17 +27,18 @@ SEED_HEADERS = {
 }
 
 
-def _direct(gateway_mock, message: str) -> ChatCompletion:
-    """The same question asked of the mock directly with the SDK (the mock is deterministic)."""
-    client = openai.OpenAI(base_url=gateway_mock.base_url, api_key="sk-test", max_retries=0)
+def _direct(mock: MockServer, message: str) -> ChatCompletion:
+    """The same question asked of the mock directly with the SDK (the mock is deterministic), in a
+    session of its own."""
+    client = openai.OpenAI(base_url=mock.base_url, api_key="sk-test", max_retries=0)
     completion = client.chat.completions.create(
         model="gpt-4o-mini", messages=[{"role": "user", "content": message}]
     )
     return ChatCompletion.model_validate(completion.model_dump())
 
 
-async def test_stream_matches_seed_004(gateway, gateway_mock, mock_session):
-    answer = await chat(gateway.url, {"message": "Hello, how are you?"}, auth(session=mock_session))
+async def test_stream_matches_seed_004(gateway, mock_openai):
+    answer = await chat(gateway.url, {"message": "Hello, how are you?"}, auth(session=mock_openai.session))
     assert answer.status == 200
     for name, value in SEED_HEADERS.items():
         assert answer.headers[name] == value
@@ -48,7 +51,7 @@ async def test_stream_matches_seed_004(gateway, gateway_mock, mock_session):
     assert names[-2:] == ["usage", "done"]
     assert answer.of("done")[0].data == {"finish_reason": "stop", "provider_retry_count": 0}
 
-    direct = _direct(gateway_mock, "Hello, how are you?")
+    direct = _direct(mock_openai.server, "Hello, how are you?")
     assert answer.text == direct.choices[0].message.content
     usage = answer.of("usage")[0].data
     expected = CompletionUsage.model_validate(direct.usage.model_dump())
@@ -56,7 +59,7 @@ async def test_stream_matches_seed_004(gateway, gateway_mock, mock_session):
     assert usage["model"] == "gpt-4o-mini"
     assert usage["cost_usd"] == cost_usd("gpt-4o-mini", expected.prompt_tokens, expected.completion_tokens)
 
-    [entry] = journal(gateway_mock, mock_session)
+    [entry] = mock_openai.journal()
     assert (entry["endpoint"], entry["stream"], entry["ended"]) == ("chat.completions", True, "complete")
     assert entry["retry_count"] == 0
 
@@ -68,9 +71,7 @@ def test_seed_cost_example():
     assert cost_usd("some-local-model", 5, 15) is None
 
 
-async def test_headers_and_connected_comment_arrive_before_the_upstream_answers(
-    gateway_factory, mock_session
-):
+async def test_headers_and_connected_comment_arrive_before_the_upstream_answers(gateway_factory, mock_openai):
     """Early header flush: with a memory lookup that takes 300 ms, the client already holds the
     headers and the connected comment long before any token."""
     gw = gateway_factory(memory_timeout_ms=300)
@@ -86,7 +87,7 @@ async def test_headers_and_connected_comment_arrive_before_the_upstream_answers(
         t0 = time.perf_counter()
         async with session.post(
             gw.url + "/api/v1/chat",
-            headers=auth(session=mock_session),
+            headers=auth(session=mock_openai.session),
             json={"message": "hi", "useMemory": True, "sessionId": "session-20250101-000000-abcd"},
         ) as resp:
             headers_at = time.perf_counter() - t0
@@ -98,13 +99,13 @@ async def test_headers_and_connected_comment_arrive_before_the_upstream_answers(
     assert first == b": Connected to chat stream\n\n"
     assert headers_at < 0.2 and first_at < 0.2
     assert done_at >= 0.3  # the memory timeout, then the answer (without memory)
-    assert b"event: done" in rest
+    assert SSEReader().feed(rest)[-1].event == "done"  # and nothing after it
 
 
-async def test_request_id_is_echoed_and_logged_on_every_line(gateway, mock_session, caplog):
+async def test_request_id_is_echoed_and_logged_on_every_line(gateway, mock_openai, caplog):
     caplog.set_level(logging.INFO, logger="harness.gateway")
     answer = await chat(
-        gateway.url, {"message": "trace me"}, auth(session=mock_session, **{"X-Request-Id": "abc-123"})
+        gateway.url, {"message": "trace me"}, auth(session=mock_openai.session, **{"X-Request-Id": "abc-123"})
     )
     assert answer.headers["X-Request-Id"] == "abc-123"
     mine = [r for r in caplog.records if getattr(r, "request_id", None) == "abc-123"]
@@ -172,9 +173,9 @@ async def test_cors_for_listed_origins_only(gateway_factory):
             assert "Access-Control-Allow-Origin" not in resp.headers
 
 
-async def test_telemetry_row_per_call(gateway_factory, mock_session):
+async def test_telemetry_row_per_call(gateway_factory, mock_openai):
     gw = gateway_factory()
-    answer = await chat(gw.url, {"message": "count me"}, auth(sub="user-7", session=mock_session))
+    answer = await chat(gw.url, {"message": "count me"}, auth(sub="user-7", session=mock_openai.session))
     [row] = gateway_events(gw, "openai_call")
     payload = row["payload"]
     usage = answer.of("usage")[0].data

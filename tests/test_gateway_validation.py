@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from gateway_fixtures import *  # noqa: F403
-from gateway_fixtures import SESSION_ID, auth, chat, journal
+from gateway_fixtures import SESSION_ID, auth, chat
 
 from harness.gateway.validation import ChatRequest, ValidationError, parse_chat_body, validate_chat
 
@@ -57,33 +57,33 @@ SEED_CURLS = [
 
 
 @pytest.mark.parametrize(("body", "param"), SEED_CURLS)
-async def test_invalid_request_gets_400_json_and_no_upstream_call(
-    gateway, gateway_mock, mock_session, body, param
-):
-    answer = await chat(gateway.url, body, auth(session=mock_session))
+async def test_invalid_request_gets_400_json_and_no_upstream_call(gateway, mock_openai, body, param):
+    answer = await chat(gateway.url, body, auth(session=mock_openai.session))
     assert answer.status == 400
     assert answer.headers["Content-Type"].startswith("application/json")
     assert answer.headers["X-Request-Id"]
     error = answer.frames[0].data["error"]
     assert error["param"] == param
     assert error["type"] == "invalid_request_error"
-    assert journal(gateway_mock, mock_session) == []
+    assert mock_openai.journal() == []
 
 
-async def test_malformed_json_gets_400(gateway, mock_session):
+async def test_malformed_json_gets_400(gateway, mock_openai):
     answer = await chat(
         gateway.url,
         None,
-        auth(session=mock_session, **{"Content-Type": "application/json"}),
+        auth(session=mock_openai.session, **{"Content-Type": "application/json"}),
         raw=b'{"message": "unterminated',
     )
     assert answer.status == 400
     assert answer.frames[0].data["error"]["code"] == "invalid_json"
 
 
-async def test_valid_session_id_streams(gateway, gateway_mock, mock_session):
-    answer = await chat(gateway.url, {"message": "test", "sessionId": SESSION_ID}, auth(session=mock_session))
+async def test_valid_session_id_streams(gateway, mock_openai):
+    answer = await chat(
+        gateway.url, {"message": "test", "sessionId": SESSION_ID}, auth(session=mock_openai.session)
+    )
     assert answer.status == 200
     assert answer.names[-1] == "done"
     assert answer.of("done")[0].data["finish_reason"] == "stop"
-    assert len(journal(gateway_mock, mock_session)) == 1
+    assert len(mock_openai.journal()) == 1

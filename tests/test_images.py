@@ -23,6 +23,7 @@ from PIL import Image
 from mockserver.api.images import GENERATIONS, ImageRequest, stream_events
 from mockserver.picture import render as render_png
 from mockserver.scenario.schema import ResponseSpec
+from servekit.sse import SSEReader
 
 EVENT_TYPES = {
     "image_generation.partial_image": ImageGenPartialImageEvent,
@@ -147,26 +148,26 @@ def test_stream_without_partial_images_is_one_completed_event(client):
     assert [e.type for e in events] == ["image_generation.completed"]
 
 
-def test_stream_wire_format_names_each_event_and_repeats_its_type(client, mock_server, session_id):
+def test_stream_wire_format_names_each_event_and_repeats_its_type(client, mock_openai):
     r = httpx2.post(
-        mock_server.base_url + "/images/generations",
-        headers={"Authorization": "Bearer sk-test", "X-Mock-Session": session_id},
+        mock_openai.base_url + "/images/generations",
+        headers={"Authorization": "Bearer sk-test", "X-Mock-Session": mock_openai.session},
         json={"model": "gpt-image-1", "prompt": "a fox", "stream": True, "partial_images": 1},
     )
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("text/event-stream")
-    frames = [f for f in r.text.split("\n\n") if f]
-    assert len(frames) == 2 and "[DONE]" not in r.text
+    reader = SSEReader()
+    frames = reader.feed(r.content)
+    assert len(frames) == 2 and "[DONE]" not in r.text and not reader.pending
     for frame, name in zip(
         frames, ["image_generation.partial_image", "image_generation.completed"], strict=True
     ):
-        event_line, data_line = frame.split("\n")
-        assert event_line == f"event: {name}"
-        data = json.loads(data_line.removeprefix("data: "))
+        assert frame.event == name and "\n" not in frame.data  # one event line, one data line
+        data = json.loads(frame.data)
         assert data["type"] == name
         assert all(data[k] is not None for k in COMMON_FIELDS)
         EVENT_TYPES[name].model_validate(data)
-    entry = httpx2.get(mock_server.url + "/_mock/journal", params={"session": session_id}).json()[-1]
+    entry = mock_openai.journal()[-1]
     assert (entry["endpoint"], entry["stream"], entry["events_sent"]) == (GENERATIONS, True, 2)
 
 
@@ -212,7 +213,7 @@ async def test_async_edit_with_several_images_streamed(aclient):
     assert two[-1].b64_json != one[-1].b64_json, "the inputs shape the result"
 
 
-def test_edit_non_streaming_with_a_mask(client, mock_server, session_id):
+def test_edit_non_streaming_with_a_mask(client, mock_openai):
     mask = ("mask.png", render_png(1, "mask", "256x256", background="transparent"), "image/png")
     raw = client.images.with_raw_response.edit(
         model="gpt-image-1", image=input_png(), mask=mask, prompt="paint the sky", n=2, size="1024x1536"
@@ -220,7 +221,7 @@ def test_edit_non_streaming_with_a_mask(client, mock_server, session_id):
     body = ImagesResponse.model_validate(json.loads(raw.http_response.text))
     assert [png_size(d.b64_json) for d in body.data] == [(1024, 1536)] * 2
     assert body.size == "1024x1536"
-    entry = httpx2.get(mock_server.url + "/_mock/journal", params={"session": session_id}).json()[-1]
+    entry = mock_openai.journal()[-1]
     assert (entry["endpoint"], entry["stream"], entry["model"]) == ("images.edits", False, "gpt-image-1")
 
 
@@ -319,20 +320,20 @@ def test_stream_events_take_their_timing_from_the_response_spec():
     assert events[0].data["created_at"] == 1700000000
 
 
-def test_edit_sent_as_json_is_told_to_use_multipart(mock_server, session_id):
+def test_edit_sent_as_json_is_told_to_use_multipart(mock_openai):
     r = httpx2.post(
-        mock_server.base_url + "/images/edits",
-        headers={"Authorization": "Bearer sk-test", "X-Mock-Session": session_id},
+        mock_openai.base_url + "/images/edits",
+        headers={"Authorization": "Bearer sk-test", "X-Mock-Session": mock_openai.session},
         json={"prompt": "x", "image": "aGVsbG8="},
     )
     assert r.status_code == 400
     assert "expected multipart/form-data" in r.json()["error"]["message"]
 
 
-def test_edit_form_fields_are_typed_like_the_json_ones(mock_server, session_id):
+def test_edit_form_fields_are_typed_like_the_json_ones(mock_openai):
     r = httpx2.post(
-        mock_server.base_url + "/images/edits",
-        headers={"Authorization": "Bearer sk-test", "X-Mock-Session": session_id},
+        mock_openai.base_url + "/images/edits",
+        headers={"Authorization": "Bearer sk-test", "X-Mock-Session": mock_openai.session},
         data={"prompt": "x", "n": "two"},
         files={"image": input_png()},
     )

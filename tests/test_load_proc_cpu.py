@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -89,7 +90,11 @@ def test_the_sampler_thread_reads_a_live_process():
         burn(0.1)
         t1 = time.time()
     uses, busy = sampler.window(t0, t1)
-    assert uses["me"].cpu_s > 0.03 and (busy is None or busy >= 0)
+    assert uses["me"].cpu_s > 0.03
+    if Path("/proc/stat").exists():  # the whole machine was at least as busy as the burn
+        assert busy is not None and busy > 0.03
+    else:
+        assert busy is None
 
 
 def use(name: str, share: float, processes: int = 1) -> CpuUse:

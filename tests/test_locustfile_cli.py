@@ -36,8 +36,10 @@ def test_the_readme_command_against_a_running_gateway(gateway, tmp_path):
     assert "POST /api/v1/chat" in run.stderr and "/v1/chat/completions" not in run.stderr
 
 
-def test_the_mock_user_named_with_the_mocks_host(gateway_mock, tmp_path):
-    run = locust("-u", "2", "-r", "2", "-t", "2s", "MockChatUser", "--host", gateway_mock.url, cwd=tmp_path)
+def test_the_mock_user_named_with_the_mocks_host(mock_openai_server, tmp_path):
+    run = locust(
+        "-u", "2", "-r", "2", "-t", "2s", "MockChatUser", "--host", mock_openai_server.url, cwd=tmp_path
+    )
     assert run.returncode == 0, run.stderr[-2000:]
     assert "POST /v1/chat/completions (stream)" in run.stderr
 

@@ -8,9 +8,9 @@ import urllib.error
 import urllib.request
 
 import pytest
+from scenario_files import scenario_folder
 
 from mockserver import shared_state
-from mockserver.config import MockConfig
 from mockserver.web_runner import MockServer
 
 SCENARIOS = {
@@ -22,20 +22,15 @@ JOURNAL_SIZE = 8
 
 
 @pytest.fixture(scope="module")
-def pair(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("shared")
-    for name, body in SCENARIOS.items():
-        (folder / f"{name}.yaml").write_text(f"description: shared state, {name}.\n{body}")
-    db = str(folder / "state.sqlite3")
+def pair(tmp_path_factory, mock_openai_server_factory):
+    folder = scenario_folder(
+        tmp_path_factory,
+        {name: f"description: shared state, {name}.\n{body}" for name, body in SCENARIOS.items()},
+    )
+    db = str(tmp_path_factory.mktemp("shared") / "state.sqlite3")
     shared_state.create(db)
-
-    def config(worker: int) -> MockConfig:
-        return MockConfig(
-            port=0, scenario_paths=[str(folder)], shared_state=db, worker=worker, journal_size=JOURNAL_SIZE
-        )
-
-    with MockServer(config(1)) as one, MockServer(config(2)) as two:
-        yield one, two
+    settings = {"scenario_paths": [folder], "shared_state": db, "journal_size": JOURNAL_SIZE}
+    return mock_openai_server_factory(worker=1, **settings), mock_openai_server_factory(worker=2, **settings)
 
 
 def call(mock: MockServer, session: str, scenario: str | None = None, timeout: float = 10.0):
@@ -57,14 +52,14 @@ def admin(mock: MockServer, path: str) -> str:
         return r.read().decode()
 
 
-def test_the_rate_limit_bucket_is_one_for_both_workers(pair, session_id):
+def test_the_rate_limit_bucket_is_one_for_both_workers(pair, mock_openai):
     one, two = pair
-    replies = [call(mock, session_id, "s-rpm") for mock in (one, two, one, two)]
+    replies = [call(mock, mock_openai.session, "s-rpm") for mock in (one, two, one, two)]
     assert [status for status, _ in replies] == [200, 200, 200, 429]
     assert [h["x-ratelimit-remaining-requests"] for _, h in replies] == ["2", "1", "0", "0"]
 
 
-def test_the_journal_stays_bounded_and_the_metrics_count_what_left_it(pair, session_id):
+def test_the_journal_stays_bounded_and_the_metrics_count_what_left_it(pair, mock_openai):
     one, two = pair
 
     def chat_200s() -> int:
@@ -75,8 +70,8 @@ def test_the_journal_stays_bounded_and_the_metrics_count_what_left_it(pair, sess
 
     before = chat_200s()
     for i in range(30):
-        assert call((one, two)[i % 2], session_id)[0] == 200
-    entries = json.loads(admin(two, f"/_mock/journal?session={session_id}"))
+        assert call((one, two)[i % 2], mock_openai.session)[0] == 200
+    entries = json.loads(admin(two, f"/_mock/journal?session={mock_openai.session}"))
     # each worker checks the bound every JOURNAL_SIZE // 4 of its inserts
     assert JOURNAL_SIZE <= len(entries) <= JOURNAL_SIZE + 2 * (JOURNAL_SIZE // 4)
     assert [e["id"] for e in entries] == sorted(e["id"] for e in entries)
@@ -85,11 +80,11 @@ def test_the_journal_stays_bounded_and_the_metrics_count_what_left_it(pair, sess
     assert admin(one, "/_mock/metrics") == admin(two, "/_mock/metrics")
 
 
-def test_a_request_hanging_on_one_worker_shows_as_hang_on_the_other(pair, session_id):
+def test_a_request_hanging_on_one_worker_shows_as_hang_on_the_other(pair, mock_openai):
     one, two = pair
     with pytest.raises(TimeoutError):
-        call(one, session_id, "s-hang", timeout=0.3)
-    entries = json.loads(admin(two, f"/_mock/journal?session={session_id}"))
+        call(one, mock_openai.session, "s-hang", timeout=0.3)
+    entries = json.loads(admin(two, f"/_mock/journal?session={mock_openai.session}"))
     assert [(e["attempt"], e["worker"]) for e in entries] == [(1, 1)]
     assert entries[0]["ended"] in ("hang", "client_gone")
-    assert call(two, session_id, "s-hang")[0] == 200  # attempt 2, counted on the other worker
+    assert call(two, mock_openai.session, "s-hang")[0] == 200  # attempt 2, counted on the other worker

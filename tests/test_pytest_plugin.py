@@ -58,3 +58,22 @@ def test_plugin_is_registered_by_entry_point_for_a_user_project(pytester: pytest
     pytester.makepyfile(test_user=PLUGIN_USER_TEST)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q")
     result.assert_outcomes(passed=2)
+
+
+def test_a_mock_of_the_modules_own_settings_keeps_the_handle_and_the_journal(
+    mock_openai_server_factory, mock_openai_server
+):
+    import openai
+
+    from harness.pytest_plugin import MockOpenAI
+
+    own = mock_openai_server_factory(api_keys=["sk-good"], time_scale=0.5)
+    assert own.url != mock_openai_server.url and own.config.time_scale == 0.5
+    handle = MockOpenAI(own, "plugin-own")
+    with pytest.raises(openai.AuthenticationError):
+        handle.client(max_retries=0).models.list()
+    handle.client(api_key="sk-good", max_retries=0).models.list()
+    assert [e["status"] for e in handle.journal()] == [401, 200]
+    # the catalogue is there unless the settings say otherwise
+    with pytest.raises(openai.BadRequestError, match="chat-stream-drop"):
+        handle.client("chat-stream-drops-typo", api_key="sk-good", max_retries=0).models.list()

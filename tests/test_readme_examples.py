@@ -15,7 +15,7 @@ def test_the_readme_plugin_examples_pass_in_a_strict_mode_project(pytester: pyte
     result = pytester.runpytest_subprocess(
         "-p", "no:cacheprovider", "-q", "-W", "error::pytest.PytestUnraisableExceptionWarning"
     )
-    result.assert_outcomes(passed=3)
+    result.assert_outcomes(passed=4)
 
 
 def test_a_project_scenario_path_that_does_not_exist_stops_the_session(pytester: pytest.Pytester):

@@ -13,25 +13,20 @@ import json
 import math
 import urllib.error
 import urllib.request
-import uuid
 from array import array
-from pathlib import Path
 
 import openai
 import pytest
-from openai.types.realtime import RealtimeServerEvent
 from openai.types.realtime.realtime_error_event import RealtimeErrorEvent
 from openai.types.realtime.response_done_event import ResponseDoneEvent
-from pydantic import TypeAdapter
+from realtime_events import recv, until, validated
+from scenario_files import scenario_folder
 from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import ConnectionClosedError, InvalidMessage, InvalidStatus
 
+from harness.pytest_plugin import MockOpenAI
 from mockserver.api import realtime_audio
-from mockserver.config import MockConfig
-from mockserver.web_runner import MockServer
 
-SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
-SERVER_EVENT = TypeAdapter(RealtimeServerEvent)
 MODEL = "gpt-realtime"
 TOKENS = 8  # the fault scenarios' response: {tokens: 8}
 USER_TEXT = {
@@ -42,68 +37,19 @@ USER_TEXT = {
 
 
 @pytest.fixture(scope="module")
-def mock():
-    with MockServer(
-        MockConfig(port=0, scenario_paths=[str(SCENARIOS / "faults")], time_scale=0.01)
-    ) as server:
-        yield server
+def mock_openai_server(mock_openai_server_factory):
+    return mock_openai_server_factory(time_scale=0.01)
 
 
-@pytest.fixture
-def session() -> str:
-    return "t-" + uuid.uuid4().hex[:12]
-
-
-def headers(session: str, scenario: str | None = None) -> dict[str, str]:
-    out = {"X-Mock-Session": session}
-    if scenario:
-        out["X-Mock-Scenario"] = scenario
-    return out
-
-
-def aclient(mock: MockServer, session: str, scenario: str | None = None) -> openai.AsyncOpenAI:
-    return openai.AsyncOpenAI(
-        base_url=mock.base_url, api_key="sk-test", max_retries=0, default_headers=headers(session, scenario)
-    )
-
-
-def sync_client(mock: MockServer, session: str, scenario: str | None = None) -> openai.OpenAI:
-    return openai.OpenAI(
-        base_url=mock.base_url, api_key="sk-test", max_retries=0, default_headers=headers(session, scenario)
-    )
-
-
-def journal(mock: MockServer, session: str) -> list[dict]:
-    with urllib.request.urlopen(f"{mock.url}/_mock/journal?session={session}", timeout=5) as r:
-        return json.load(r)
-
-
-async def settled(mock: MockServer, session: str) -> list[dict]:
+async def settled(mock: MockOpenAI) -> list[dict]:
     """The session's journal once every connection in it has ended (the server notes a client's
     close a moment after the client has sent it)."""
     for _ in range(500):
-        entries = journal(mock, session)
+        entries = mock.journal()
         if entries and all(e["ended"] for e in entries):
             return entries
         await asyncio.sleep(0.01)
     raise AssertionError(f"connections still open: {entries}")
-
-
-def validated(raw: bytes):
-    """The SDK's own union type over the raw message; every server event has an event_id."""
-    event = SERVER_EVENT.validate_json(raw)
-    assert json.loads(raw)["event_id"].startswith("event_")
-    return event
-
-
-async def until(conn, last: tuple[str, ...] = ("response.done",)) -> list:
-    """Events up to and including the first of type ``last``, each validated."""
-    events = []
-    while True:
-        event = validated(await asyncio.wait_for(conn.recv_bytes(), 10))
-        events.append(event)
-        if event.type in last:
-            return events
 
 
 def pcm_of(events: list) -> bytes:
@@ -113,8 +59,8 @@ def pcm_of(events: list) -> bytes:
 # --- a conversation, async and sync ------------------------------------------------------------
 
 
-async def test_async_voice_turn_streams_audio_and_transcript_the_sdk_parses(mock, session):
-    async with aclient(mock, session).realtime.connect(model=MODEL) as conn:
+async def test_async_voice_turn_streams_audio_and_transcript_the_sdk_parses(mock_openai):
+    async with mock_openai.async_client(max_retries=0).realtime.connect(model=MODEL) as conn:
         created = await conn.recv()
         assert created.type == "session.created" and created.session.model == MODEL
         assert created.session.audio.output.format.rate == 24_000
@@ -160,8 +106,8 @@ async def test_async_voice_turn_streams_audio_and_transcript_the_sdk_parses(mock
     assert len({json.loads(e.model_dump_json())["event_id"] for e in events}) == len(events)
 
 
-def test_sync_text_only_session_gets_output_text_deltas(mock, session):
-    with sync_client(mock, session).realtime.connect(model=MODEL) as conn:
+def test_sync_text_only_session_gets_output_text_deltas(mock_openai):
+    with mock_openai.client(max_retries=0).realtime.connect(model=MODEL) as conn:
         assert conn.recv().type == "session.created"
         conn.session.update(session={"type": "realtime", "output_modalities": ["text"]})
         updated = validated(conn.recv_bytes())
@@ -179,10 +125,11 @@ def test_sync_text_only_session_gets_output_text_deltas(mock, session):
     assert events[-1].response.output_modalities == ["text"]
 
 
-async def test_content_is_deterministic_from_the_seed(mock):
+async def test_content_is_deterministic_from_the_seed(mock_openai):
     transcripts = []
-    for _ in range(2):
-        async with aclient(mock, "t-" + uuid.uuid4().hex[:12]).realtime.connect(model=MODEL) as conn:
+    for i in range(2):  # a session each: the same content, from the seed alone
+        fresh = MockOpenAI(mock_openai.server, f"{mock_openai.session}-{i}")
+        async with fresh.async_client(max_retries=0).realtime.connect(model=MODEL) as conn:
             await conn.recv()
             await conn.conversation.item.create(item=USER_TEXT)
             await conn.response.create()
@@ -194,25 +141,25 @@ async def test_content_is_deterministic_from_the_seed(mock):
 # --- the input audio buffer ----------------------------------------------------------------------
 
 
-async def test_input_audio_append_commit_and_clear(mock, session):
+async def test_input_audio_append_commit_and_clear(mock_openai):
     tone = array("h", (int(8000 * math.sin(2 * math.pi * 440 * i / 24_000)) for i in range(4800)))  # 200 ms
     audio = base64.b64encode(tone.tobytes()).decode()
-    async with aclient(mock, session).realtime.connect(model=MODEL) as conn:
+    async with mock_openai.async_client(max_retries=0).realtime.connect(model=MODEL) as conn:
         await conn.recv()
         # turns committed by the client (the default, server VAD, would report the speech first)
         await conn.session.update(session={"type": "realtime", "audio": {"input": {"turn_detection": None}}})
         await conn.recv()
         await conn.input_audio_buffer.append(audio=audio)
         await conn.input_audio_buffer.commit()
-        committed, added, done = [validated(await conn.recv_bytes()) for _ in range(3)]
+        committed, added, done = [await recv(conn) for _ in range(3)]
         assert committed.type == "input_audio_buffer.committed"
         assert (added.type, done.type) == ("conversation.item.added", "conversation.item.done")
         assert added.item.id == committed.item_id and added.item.content[0].type == "input_audio"
         await conn.input_audio_buffer.append(audio=audio)
         await conn.input_audio_buffer.clear()
-        assert validated(await conn.recv_bytes()).type == "input_audio_buffer.cleared"
+        assert (await recv(conn)).type == "input_audio_buffer.cleared"
         await conn.input_audio_buffer.commit()  # the buffer is empty now
-        err = validated(await conn.recv_bytes())
+        err = await recv(conn)
         assert isinstance(err, RealtimeErrorEvent) and err.error.code == "input_audio_buffer_commit_empty"
         await conn.response.create()
         events = await until(conn)
@@ -222,8 +169,8 @@ async def test_input_audio_append_commit_and_clear(mock, session):
 # --- bad client events: the error event, and the connection stays open ---------------------------
 
 
-async def test_malformed_client_events_get_error_events_and_the_connection_stays_open(mock, session):
-    async with aclient(mock, session).realtime.connect(model=MODEL) as conn:
+async def test_malformed_client_events_get_error_events_and_the_connection_stays_open(mock_openai):
+    async with mock_openai.async_client(max_retries=0).realtime.connect(model=MODEL) as conn:
         await conn.recv()
         raw = conn._connection  # the websocket under the SDK, to send what the SDK would refuse to
         await raw.send("{not json")
@@ -231,7 +178,7 @@ async def test_malformed_client_events_get_error_events_and_the_connection_stays
         await raw.send(json.dumps({"type": "session.explode", "event_id": "evt_client_2"}))
         await raw.send(json.dumps({"type": "input_audio_buffer.append", "audio": "%%%"}))
         await raw.send(json.dumps({"type": "conversation.item.create", "item": {"type": "message"}}))
-        errors = [validated(await conn.recv_bytes()) for _ in range(5)]
+        errors = [await recv(conn) for _ in range(5)]
         assert all(isinstance(e, RealtimeErrorEvent) for e in errors)
         assert [e.error.code for e in errors] == [
             "invalid_json",
@@ -246,17 +193,14 @@ async def test_malformed_client_events_get_error_events_and_the_connection_stays
         assert errors[3].error.param == "audio"
         assert errors[4].error.param == "item.role"
         await conn.session.update(session={"type": "realtime", "instructions": "Be brief."})
-        updated = validated(await conn.recv_bytes())
+        updated = await recv(conn)
         assert updated.type == "session.updated" and updated.session.instructions == "Be brief."
 
 
-async def test_a_second_response_create_while_one_is_active_is_an_error(mock, session):
-    client = openai.AsyncOpenAI(
-        base_url=mock.base_url,
-        api_key="sk-test",
-        max_retries=0,
-        # the response waits out its 200 ms ttft (scaled to 100 ms), so the second create finds it active
-        default_headers={**headers(session, "realtime-no-audio"), "X-Mock-Time-Scale": "0.5"},
+async def test_a_second_response_create_while_one_is_active_is_an_error(mock_openai):
+    # the response waits out its 200 ms ttft (scaled to 100 ms), so the second create finds it active
+    client = mock_openai.async_client(
+        "realtime-no-audio", max_retries=0, default_headers={"X-Mock-Time-Scale": "0.5"}
     )
     async with client.realtime.connect(model=MODEL) as conn:
         await conn.recv()
@@ -272,9 +216,9 @@ async def test_a_second_response_create_while_one_is_active_is_an_error(mock, se
 # --- before the upgrade: auth, model, scenario ---------------------------------------------------
 
 
-async def test_no_api_key_is_refused_with_401_before_the_upgrade(mock):
+async def test_no_api_key_is_refused_with_401_before_the_upgrade(mock_openai):
     with pytest.raises(InvalidStatus) as info:
-        async with ws_connect(mock.base_url.replace("http", "ws") + f"/realtime?model={MODEL}"):
+        async with ws_connect(mock_openai.base_url.replace("http", "ws") + f"/realtime?model={MODEL}"):
             pass
     response = info.value.response
     assert response.status_code == 401
@@ -282,20 +226,20 @@ async def test_no_api_key_is_refused_with_401_before_the_upgrade(mock):
     assert error["code"] is None and error["message"].startswith("You didn't provide an API key.")
 
 
-async def test_unknown_model_is_openais_404(mock, session):
+async def test_unknown_model_is_openais_404(mock_openai):
     with pytest.raises(InvalidStatus) as info:
-        async with aclient(mock, session).realtime.connect(model="gpt-nope"):
+        async with mock_openai.async_client(max_retries=0).realtime.connect(model="gpt-nope"):
             pass
     body = json.loads(info.value.response.body)
     assert info.value.response.status_code == 404 and body["error"]["code"] == "model_not_found"
 
 
-async def test_scenario_by_path_prefix_and_refused_upgrade_with_429(mock, session):
+async def test_scenario_by_path_prefix_and_refused_upgrade_with_429(mock_openai):
     client = openai.AsyncOpenAI(
-        base_url=f"{mock.url}/s/realtime-refused-429/v1",
+        base_url=mock_openai.scenario_url("realtime-refused-429"),
         api_key="sk-test",
         max_retries=0,
-        default_headers={"X-Mock-Session": session},
+        default_headers={"X-Mock-Session": mock_openai.session},
     )
     with pytest.raises(InvalidStatus) as info:
         async with client.realtime.connect(model=MODEL):
@@ -305,7 +249,7 @@ async def test_scenario_by_path_prefix_and_refused_upgrade_with_429(mock, sessio
     assert json.loads(info.value.response.body)["error"]["code"] == "rate_limit_exceeded"
     async with client.realtime.connect(model=MODEL) as conn:  # attempt 2: `then: ok`
         assert (await conn.recv()).type == "session.created"
-    entries = journal(mock, session)
+    entries = mock_openai.journal()
     assert [(e["endpoint"], e["status"], e["attempt"], e["faults"]) for e in entries] == [
         ("realtime", 429, 1, ["http_error"]),
         ("realtime", 101, 2, []),
@@ -315,17 +259,17 @@ async def test_scenario_by_path_prefix_and_refused_upgrade_with_429(mock, sessio
 # --- faults on WebSocket messages ------------------------------------------------------------------
 
 
-async def test_drop_closes_the_socket_without_a_close_frame(mock, session):
-    async with aclient(mock, session, "realtime-drop").realtime.connect(model=MODEL) as conn:
+async def test_drop_closes_the_socket_without_a_close_frame(mock_openai):
+    async with mock_openai.async_client("realtime-drop", max_retries=0).realtime.connect(model=MODEL) as conn:
         await conn.recv()
         await conn.response.create()
         received = []
         with pytest.raises(ConnectionClosedError) as info:
             while True:
-                received.append(validated(await asyncio.wait_for(conn.recv_bytes(), 10)))
+                received.append(await recv(conn))
     assert info.value.rcvd is None  # no close frame: the client reports 1006
     assert len(received) == 8 and "response.done" not in [e.type for e in received]
-    (entry,) = await settled(mock, session)
+    (entry,) = await settled(mock_openai)
     assert (entry["endpoint"], entry["status"], entry["ended"], entry["faults"]) == (
         "realtime",
         101,
@@ -335,8 +279,10 @@ async def test_drop_closes_the_socket_without_a_close_frame(mock, session):
     assert entry["events_sent"] == 1 + 8 and entry["bytes_sent"] > 0
 
 
-async def test_omit_leaves_no_audio_deltas_but_a_response_done(mock, session):
-    async with aclient(mock, session, "realtime-no-audio").realtime.connect(model=MODEL) as conn:
+async def test_omit_leaves_no_audio_deltas_but_a_response_done(mock_openai):
+    async with mock_openai.async_client("realtime-no-audio", max_retries=0).realtime.connect(
+        model=MODEL
+    ) as conn:
         await conn.recv()
         await conn.response.create()
         events = await until(conn)
@@ -346,33 +292,32 @@ async def test_omit_leaves_no_audio_deltas_but_a_response_done(mock, session):
     assert events[-1].type == "response.done" and events[-1].response.status == "completed"
 
 
-async def test_error_event_is_the_realtime_error_shape_and_the_connection_stays_open(mock, session):
-    async with aclient(mock, session, "realtime-error-event").realtime.connect(model=MODEL) as conn:
+async def test_error_event_is_the_realtime_error_shape_and_the_connection_stays_open(mock_openai):
+    async with mock_openai.async_client("realtime-error-event", max_retries=0).realtime.connect(
+        model=MODEL
+    ) as conn:
         await conn.recv()
         await conn.response.create()
-        events = await until(conn, last=("error", "response.done"))
+        events = await until(conn, "error", "response.done")
         err = events[-1]
         assert isinstance(err, RealtimeErrorEvent)
         assert (err.error.type, err.error.code) == ("server_error", "server_error")
         assert len(events) == 7  # six events, then the error
         await conn.session.update(session={"type": "realtime"})
-        assert validated(await conn.recv_bytes()).type == "session.updated"
-    (entry,) = await settled(mock, session)
+        assert (await recv(conn)).type == "session.updated"
+    (entry,) = await settled(mock_openai)
     assert entry["ended"] == "complete" and entry["faults"] == ["error_event"]
 
 
-async def test_timing_comes_from_the_scenario_through_the_clock(mock, session):
-    client = openai.AsyncOpenAI(
-        base_url=mock.base_url,
-        api_key="sk-test",
-        max_retries=0,
-        default_headers={**headers(session, "realtime-no-audio"), "X-Mock-Time-Scale": "0.5"},
+async def test_timing_comes_from_the_scenario_through_the_clock(mock_openai):
+    client = mock_openai.async_client(
+        "realtime-no-audio", max_retries=0, default_headers={"X-Mock-Time-Scale": "0.5"}
     )
     async with client.realtime.connect(model=MODEL) as conn:
         await conn.recv()
         await conn.response.create()
         await until(conn)
-    (entry,) = await settled(mock, session)
+    (entry,) = await settled(mock_openai)
     types, emit = entry["event_types"], entry["emit_ms"]
     first = types.index("response.output_audio_transcript.delta")
     timer_slack = 1.0  # event-loop timers (uvloop's) are kept to the millisecond
@@ -384,9 +329,9 @@ async def test_timing_comes_from_the_scenario_through_the_clock(mock, session):
     assert entry["ended"] == "complete" and entry["first_content_ms"] >= emit[first - 1]
 
 
-async def test_parallel_sessions_do_not_interfere(mock):
-    async def one(session: str) -> tuple[str, int]:
-        async with aclient(mock, session, "realtime-drop").realtime.connect(model=MODEL) as conn:
+async def test_parallel_sessions_do_not_interfere(mock_openai):
+    async def one(handle: MockOpenAI) -> tuple[str, int]:
+        async with handle.async_client("realtime-drop", max_retries=0).realtime.connect(model=MODEL) as conn:
             await conn.recv()
             await conn.response.create()
             try:
@@ -395,13 +340,13 @@ async def test_parallel_sessions_do_not_interfere(mock):
                 return "dropped", 0
         return "complete", 0
 
-    sessions = ["t-" + uuid.uuid4().hex[:12] for _ in range(4)]
+    sessions = [MockOpenAI(mock_openai.server, f"{mock_openai.session}-{i}") for i in range(4)]
     first = await asyncio.gather(*(one(s) for s in sessions))
     second = await asyncio.gather(*(one(s) for s in sessions))  # attempt 2 of each session: ok
     assert [f for f, _ in first] == ["dropped"] * 4
     assert [f for f, _ in second] == ["complete"] * 4
     for s in sessions:
-        assert [e["attempt"] for e in journal(mock, s)] == [1, 2]
+        assert [e["attempt"] for e in s.journal()] == [1, 2]
 
 
 # --- the cuts that leave no close frame: reset and truncate ------------------------------------------
@@ -414,47 +359,56 @@ CUTS = {
 
 
 @pytest.fixture(scope="module")
-def cut_mock(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("realtime-cuts")
-    for name, fault in CUTS.items():
-        (folder / f"{name}.yaml").write_text(
-            f"description: {name}.\nmatch: {{endpoint: realtime}}\nattempts:\n  - {fault}\nthen: ok\n"
-        )
-    with MockServer(MockConfig(port=0, scenario_paths=[str(folder)], time_scale=0.01)) as server:
-        yield server
+def cut_mock(tmp_path_factory, mock_openai_server_factory):
+    folder = scenario_folder(
+        tmp_path_factory,
+        {
+            name: f"description: {name}.\nmatch: {{endpoint: realtime}}\nattempts:\n  - {fault}\nthen: ok\n"
+            for name, fault in CUTS.items()
+        },
+    )
+    return mock_openai_server_factory(scenario_paths=[folder], time_scale=0.01)
+
+
+@pytest.fixture
+def cut_openai(cut_mock, mock_openai) -> MockOpenAI:
+    """This test's session on the mock with the cut scenarios."""
+    return MockOpenAI(cut_mock, mock_openai.session)
 
 
 @pytest.mark.parametrize(
     ("scenario", "ended"), [("rt-test-reset", "reset"), ("rt-test-truncate", "truncated")]
 )
-async def test_reset_and_truncate_cut_the_connection_mid_response(cut_mock, session, scenario, ended):
-    async with aclient(cut_mock, session, scenario).realtime.connect(model=MODEL) as conn:
+async def test_reset_and_truncate_cut_the_connection_mid_response(cut_openai, scenario, ended):
+    async with cut_openai.async_client(scenario, max_retries=0).realtime.connect(model=MODEL) as conn:
         await conn.recv()
         await conn.response.create()
         received = []
         with pytest.raises(ConnectionClosedError) as info:
             while True:
-                received.append(validated(await asyncio.wait_for(conn.recv_bytes(), 10)))
+                received.append(await recv(conn))
     assert info.value.rcvd is None
     assert [e.type for e in received] == [
         "response.created",
         "response.output_item.added",
         "conversation.item.added",
     ]
-    (entry,) = await settled(cut_mock, session)
+    (entry,) = await settled(cut_openai)
     assert (entry["status"], entry["ended"]) == (101, ended)
 
 
-async def test_reset_before_any_byte_refuses_the_upgrade(cut_mock, session):
+async def test_reset_before_any_byte_refuses_the_upgrade(cut_openai):
     with pytest.raises(InvalidMessage, match="did not receive a valid HTTP response"):
-        async with aclient(cut_mock, session, "rt-test-reset-before-upgrade").realtime.connect(model=MODEL):
+        async with cut_openai.async_client("rt-test-reset-before-upgrade", max_retries=0).realtime.connect(
+            model=MODEL
+        ):
             pass
-    (entry,) = await settled(cut_mock, session)
+    (entry,) = await settled(cut_openai)
     assert (entry["endpoint"], entry["ended"], entry["faults"]) == ("realtime", "reset", ["reset"])
 
 
-async def test_session_update_with_a_wrong_type_is_an_error_event(mock, session):
-    async with aclient(mock, session).realtime.connect(model=MODEL) as conn:
+async def test_session_update_with_a_wrong_type_is_an_error_event(mock_openai):
+    async with mock_openai.async_client(max_retries=0).realtime.connect(model=MODEL) as conn:
         await conn.recv()
         await conn._connection.send(
             json.dumps({"type": "session.update", "session": {"type": "realtime", "audio": 3}})
@@ -462,15 +416,15 @@ async def test_session_update_with_a_wrong_type_is_an_error_event(mock, session)
         await conn._connection.send(
             json.dumps({"type": "session.update", "session": {"type": "transcription"}})
         )
-        first, second = [validated(await conn.recv_bytes()) for _ in range(2)]
+        first, second = [await recv(conn) for _ in range(2)]
     assert (first.error.code, first.error.param) == ("invalid_type", "session.audio")
     assert (second.error.code, second.error.param) == ("invalid_value", "session.type")
 
 
-def test_a_plain_get_without_the_upgrade_or_the_model_is_a_clear_400(mock):
+def test_a_plain_get_without_the_upgrade_or_the_model_is_a_clear_400(mock_openai):
     def get(query: str) -> tuple[int, dict]:
         req = urllib.request.Request(
-            f"{mock.base_url}/realtime{query}", headers={"Authorization": "Bearer sk-test"}
+            f"{mock_openai.base_url}/realtime{query}", headers={"Authorization": "Bearer sk-test"}
         )
         try:
             with urllib.request.urlopen(req, timeout=5) as r:

@@ -15,9 +15,9 @@ import openai
 import pydantic
 import pytest
 from openai.types.responses import Response
+from scenario_files import scenario_folder
 
-from mockserver.config import MockConfig
-from mockserver.web_runner import MockServer
+from servekit.sse import SSEReader
 
 SCENARIO_TEXT = "Hello from the mock scenario, word by word."
 TEXT_EVENTS = [
@@ -49,13 +49,10 @@ WEATHER_TOOL = {
 
 
 @pytest.fixture(scope="module")
-def mock_server(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("scenarios")
-    (folder / "responses-fixed-text.yaml").write_text(
-        f"description: Responses say a fixed sentence.\nresponse: {{text: {json.dumps(SCENARIO_TEXT)}}}\n"
-    )
-    with MockServer(MockConfig(port=0, scenario_paths=[str(folder)])) as server:
-        yield server
+def mock_openai_server(tmp_path_factory, mock_openai_server_factory):
+    text = f"description: Responses say a fixed sentence.\nresponse: {{text: {json.dumps(SCENARIO_TEXT)}}}\n"
+    folder = scenario_folder(tmp_path_factory, {"responses-fixed-text": text})
+    return mock_openai_server_factory(scenario_paths=[folder])
 
 
 def validated(event):
@@ -170,19 +167,19 @@ def test_stream_event_order_sequence_numbers_and_usage(client):
     assert item_ids == {final.output[0].id} == {events[2].item.id}
 
 
-def test_stream_wire_format_names_every_event(client, mock_server):
+def test_stream_wire_format_names_every_event(client, mock_openai_server):
     r = httpx2.post(
-        mock_server.base_url + "/responses",
+        mock_openai_server.base_url + "/responses",
         headers={"Authorization": "Bearer sk-test"},
         json={"model": "gpt-4o", "input": "wire", "stream": True},
     )
     assert r.headers["content-type"].startswith("text/event-stream")
-    frames = [f for f in r.text.split("\n\n") if f]
-    assert "[DONE]" not in r.text
+    reader = SSEReader()
+    frames = reader.feed(r.content)
+    assert "[DONE]" not in r.text and frames and not reader.pending
     for frame in frames:
-        name_line, data_line = frame.split("\n")
-        assert name_line.startswith("event: ") and data_line.startswith("data: ")
-        assert json.loads(data_line[6:])["type"] == name_line[7:]
+        assert frame.event and frame.comment is None and "\n" not in frame.data  # event line, data line
+        assert json.loads(frame.data)["type"] == frame.event
 
 
 def test_stream_helper_final_text_equals_the_deltas(client):

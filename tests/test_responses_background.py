@@ -7,18 +7,16 @@ from __future__ import annotations
 import asyncio
 import time
 
-import httpx2
 import openai
 import pytest
 from openai.types.responses import Response
+from scenario_files import scenario_folder
 
 from mockserver.api.responses_events import build_events, plan_outputs
 from mockserver.api.responses_request import parse_request
 from mockserver.api.responses_store import Job
 from mockserver.clock import Clock
-from mockserver.config import MockConfig
 from mockserver.scenario.schema import ResponseSpec
-from mockserver.web_runner import MockServer
 
 TIME_SCALE = 0.1
 # Scenario ms: queued for half the TTFT, first token at the TTFT, then 19 more tokens. Real time
@@ -41,17 +39,18 @@ STATUS_ORDER = ["queued", "in_progress", "completed"]
 
 
 @pytest.fixture(scope="module")
-def mock_server(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("scenarios")
-    for name, block in (
-        ("responses-paced", PACED),
-        ("responses-long", LONG),
-        ("responses-drop", DROP),
-        ("responses-steady", STEADY),
-    ):
-        (folder / f"{name}.yaml").write_text(f"description: Background responses, {name}.\n{block}\n")
-    with MockServer(MockConfig(port=0, time_scale=TIME_SCALE, scenario_paths=[str(folder)])) as server:
-        yield server
+def mock_openai_server(tmp_path_factory, mock_openai_server_factory):
+    blocks = {
+        "responses-paced": PACED,
+        "responses-long": LONG,
+        "responses-drop": DROP,
+        "responses-steady": STEADY,
+    }
+    folder = scenario_folder(
+        tmp_path_factory,
+        {name: f"description: Background responses, {name}.\n{block}\n" for name, block in blocks.items()},
+    )
+    return mock_openai_server_factory(time_scale=TIME_SCALE, scenario_paths=[folder])
 
 
 def scenario(name: str) -> dict[str, str]:
@@ -210,7 +209,7 @@ def test_cancel_mid_answer_keeps_the_text_so_far_and_the_log_stops_there(client)
     assert client.responses.retrieve(created.id).to_dict() == cancelled.to_dict()  # frozen where it stood
 
 
-def test_a_stream_following_a_cancelled_job_ends_where_the_job_stopped(client, mock_server, session_id):
+def test_a_stream_following_a_cancelled_job_ends_where_the_job_stopped(client, mock_openai):
     stream = client.responses.create(
         model="gpt-4o",
         input="Cancel while I listen",
@@ -227,7 +226,7 @@ def test_a_stream_following_a_cancelled_job_ends_where_the_job_stopped(client, m
     log = list(client.responses.retrieve(heard[0].response.id, stream=True))
     assert [e.to_dict() for e in heard] == [e.to_dict() for e in log]  # nothing after the cancel
     assert heard[-1].type == "response.output_text.delta"
-    entries = httpx2.get(mock_server.url + "/_mock/journal", params={"session": session_id}).json()
+    entries = mock_openai.journal()
     assert entries[0]["endpoint"] == "responses" and entries[0]["ended"] == "complete"
 
 
@@ -246,12 +245,11 @@ def test_only_running_background_responses_can_be_cancelled(client):
     assert "completed" in exc.value.body["message"]
 
 
-def test_journal_names_each_responses_endpoint(client, mock_server, session_id):
+def test_journal_names_each_responses_endpoint(client, mock_openai):
     created = client.responses.create(model="gpt-4o", input="journal", background=True)
     poll_until_done(client, created.id)
     list(client.responses.retrieve(created.id, stream=True, starting_after=3))
-    r = httpx2.get(mock_server.url + "/_mock/journal", params={"session": session_id})
-    endpoints = [e["endpoint"] for e in r.json()]
+    endpoints = [e["endpoint"] for e in mock_openai.journal()]
     assert endpoints[0] == "responses" and set(endpoints[1:]) == {"responses.retrieve"}
 
 

@@ -3,11 +3,8 @@ follower hears nothing after the cancel point (a fault's copies used to slip pas
 
 from __future__ import annotations
 
-import openai
 import pytest
-
-from mockserver.config import MockConfig
-from mockserver.web_runner import MockServer
+from scenario_files import scenario_folder
 
 TIME_SCALE = 0.1
 TIMED = {
@@ -19,23 +16,24 @@ TIMED = {
 
 
 @pytest.fixture(scope="module")
-def mock(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("scenarios")
-    for name, faults in TIMED.items():
-        (folder / f"{name}.yaml").write_text(
-            f"description: A background job whose stream has a timing fault ({name}).\n"
+def mock_openai_server(tmp_path_factory, mock_openai_server_factory):
+    folder = scenario_folder(
+        tmp_path_factory,
+        {
+            name: f"description: A background job whose stream has a timing fault ({name}).\n"
             "match: {endpoint: responses, stream: true}\n"
             f"{faults}\n"
             "response: {ttft_ms: 1000, inter_token_ms: 300, tokens: 20}\n"
-        )
-    with MockServer(MockConfig(port=0, time_scale=TIME_SCALE, scenario_paths=[str(folder)])) as server:
-        yield server
+            for name, faults in TIMED.items()
+        },
+    )
+    return mock_openai_server_factory(time_scale=TIME_SCALE, scenario_paths=[folder])
 
 
 @pytest.mark.parametrize("name", sorted(TIMED))
-def test_a_follower_hears_nothing_after_the_cancel(mock, name):
-    client = openai.OpenAI(base_url=mock.base_url, api_key="sk-x", max_retries=0)
-    headers = {"X-Mock-Scenario": name, "X-Mock-Session": f"cancel-{name}"}
+def test_a_follower_hears_nothing_after_the_cancel(mock_openai, name):
+    client = mock_openai.client(max_retries=0)
+    headers = {"X-Mock-Scenario": name}
     stream = client.responses.create(
         model="gpt-4o", input="Cancel while I listen", background=True, stream=True, extra_headers=headers
     )

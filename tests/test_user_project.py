@@ -48,19 +48,19 @@ def test_the_readme_plugin_examples_pass_in_a_fresh_project(user_venv: Path, tmp
     project.mkdir()
     plugin_project(project)
     done = run([str(user_venv / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider"], project, 300)
-    assert "3 passed" in done.stdout
+    assert "4 passed" in done.stdout
 
 
 def test_the_async_example_runs_under_anyio_too(user_venv: Path, tmp_path: Path):
     project = tmp_path / "anyio-project"
     project.mkdir()
     plugin_project(project)
-    [sync_and_async, _] = blocks("Pin it in CI: the pytest plugin", "python")
+    sync_and_async, *_ = blocks("Pin it in CI: the pytest plugin", "python")
     anyio = sync_and_async.replace("@pytest.mark.asyncio", "@pytest.mark.anyio")
     fixture = "\n\n@pytest.fixture\ndef anyio_backend():\n    return 'asyncio'\n"
     (project / "test_readme_0.py").write_text(anyio + fixture)
     argv = [str(user_venv / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:asyncio"]
-    assert "3 passed" in run(argv, project, 300).stdout
+    assert "4 passed" in run(argv, project, 300).stdout
 
 
 def test_the_clis_and_the_catalogue_come_with_the_package(user_venv: Path, tmp_path: Path):

@@ -20,8 +20,10 @@ from typing import Any
 
 import aiohttp
 import pytest
+from scenario_files import scenario_folder
 
 from mockserver.web_runner import free_port
+from servekit.sse import SSEReader
 
 # Background jobs run at a tenth of their scenario time (X-Mock-Time-Scale on each of their
 # requests); the server itself runs at full time, so a rate-limit bucket refills at its real rate
@@ -68,17 +70,15 @@ def stop(proc: subprocess.Popen[bytes], sig: int) -> tuple[int, str]:
 
 
 @pytest.fixture(scope="module")
-def scenario_folder(tmp_path_factory) -> str:
-    folder = tmp_path_factory.mktemp("worker-scenarios")
-    for name, body in SCENARIOS.items():
-        (folder / f"{name}.yaml").write_text(f"description: serve --workers, {name}.\n{body}")
-    return str(folder)
+def worker_scenarios(tmp_path_factory) -> str:
+    texts = {name: f"description: serve --workers, {name}.\n{body}" for name, body in SCENARIOS.items()}
+    return scenario_folder(tmp_path_factory, texts)
 
 
 @pytest.fixture(scope="module")
-def mock(scenario_folder):
+def mock(worker_scenarios):
     port = free_port()
-    proc = start_workers(scenario_folder, port)
+    proc = start_workers(worker_scenarios, port)
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
@@ -125,7 +125,8 @@ async def client(mock):
 
 
 def sse_events(raw: bytes) -> list[dict[str, Any]]:
-    return [json.loads(line[6:]) for line in raw.decode().split("\n") if line.startswith("data: {")]
+    """The JSON events of a whole stream, read with the project's SSE reader."""
+    return [json.loads(f.data) for f in SSEReader().feed(raw) if f.data.startswith("{")]
 
 
 async def test_attempts_count_on_across_workers_and_the_journal_has_each_request_once(client):
@@ -284,9 +285,9 @@ async def test_a_default_paced_job_cancelled_at_once_is_cancelled_on_every_worke
     assert workers == {1, 2}
 
 
-def test_ctrl_c_stops_every_worker_without_a_traceback(scenario_folder):
+def test_ctrl_c_stops_every_worker_without_a_traceback(worker_scenarios):
     port = free_port()
-    proc = start_workers(scenario_folder, port)
+    proc = start_workers(worker_scenarios, port)
     pids = set()
     deadline = time.monotonic() + 10
     import urllib.request
