@@ -47,3 +47,13 @@ def test_a_declared_checker_is_what_rejects_a_bad_value():
     with pytest.raises(ScenarioError) as exc:
         parse_text("description: d\nthen: {fault: drop, after_events: 1, after_ms: 5}\n", "s.yaml")
     assert "needs exactly one of after_events or after_ms" in str(exc.value)
+
+
+def test_the_fault_code_names_no_endpoint_and_no_event_type():
+    """A fault asks the Reply's vocabulary how its API speaks (issue: faults.py names no endpoint,
+    model or event type); a name creeping back in would tie a fault to one API again."""
+    from mockserver.endpoints import ENDPOINTS
+
+    source = Path(F.__file__).read_text(encoding="utf-8")
+    words = [*ENDPOINTS, "[DONE]", "chat", "Responses", "image_generation", ".completed", ".delta", "gpt-"]
+    assert [w for w in words if w in source] == []

@@ -1,8 +1,8 @@
 """Faults: one class per fault, each a transform of a :class:`~mockserver.reply.Reply`.
 
 A fault knows Replies and StreamEvents (``.type``, ``.content``, ``.terminal``, ``.delay_ms``,
-``.raw``), never which OpenAI resource made them, so each one works on chat, Responses and
-Images streams alike. Only ``rate_limit`` keeps state (its token buckets, in
+``.raw``), never which OpenAI resource made them, so each one works on every endpoint's
+stream alike. Only ``rate_limit`` keeps state (its token buckets, in
 :mod:`mockserver.scenario.ratelimit`); ``probability`` and ``window`` are decided by the engine
 before a fault runs.
 
@@ -292,7 +292,7 @@ class Omit(Fault):
 @dataclass(kw_only=True)
 class NoDone(Fault):
     name: ClassVar[str] = "no_done"
-    sees: ClassVar[str] = "the terminator (`[DONE]`, `response.completed`, `*.completed`) is left out"
+    sees: ClassVar[str] = "the stream's terminator (the event its API ends a stream with) is left out"
     order: ClassVar[int] = 30
 
     def on_stream(self, reply: Reply, events: list[StreamEvent], fc: FaultContext) -> Reply:
