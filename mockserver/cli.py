@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import os
+import shutil
 import signal
 import sys
 from collections.abc import Callable
@@ -232,7 +233,10 @@ def serve_one(app: web.Application, config: MockConfig, worker: bool = False) ->
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
 
+    orphaned = False
+
     async def run() -> None:
+        nonlocal orphaned
         loop = asyncio.get_running_loop()
         stop = asyncio.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -241,8 +245,10 @@ def serve_one(app: web.Application, config: MockConfig, worker: bool = False) ->
         if worker:
             # the parent holds our stdin open; when it goes (even killed), we go too
             def parent_check() -> None:
+                nonlocal orphaned
                 if not os.read(0, 4096):
                     loop.remove_reader(0)
+                    orphaned = True
                     stop.set()
 
             loop.add_reader(0, parent_check)
@@ -270,7 +276,19 @@ def serve_one(app: web.Application, config: MockConfig, worker: bool = False) ->
         return 2
     finally:
         loop.close()
+        if orphaned and config.shared_state:
+            forget_shared_state(config.shared_state)
     return 0
+
+
+def forget_shared_state(path: str) -> None:
+    """A worker whose parent was killed (and so could not clean up) removes the workers' folder;
+    the other workers' open database handles keep working until they exit too."""
+    from .shared_state import WORKERS_FOLDER_PREFIX
+
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.basename(folder).startswith(WORKERS_FOLDER_PREFIX):
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def console(entry: Callable[[], int]) -> int:

@@ -28,6 +28,8 @@ from typing import Any
 
 import orjson
 
+WORKERS_FOLDER_PREFIX = "mockopenai-workers-"  # the temporary folder serve --workers keeps this in
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS attempts (
     scenario TEXT NOT NULL, session TEXT NOT NULL, n INTEGER NOT NULL, started REAL NOT NULL,

@@ -27,6 +27,7 @@ from typing import IO
 
 from . import shared_state
 from .config import MockConfig
+from .shared_state import WORKERS_FOLDER_PREFIX
 
 READY_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 5.0
@@ -39,7 +40,7 @@ def serve_workers(config: MockConfig, workers: int, argv: list[str]) -> int:
         stopping.set()
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-    folder = tempfile.mkdtemp(prefix="mockopenai-workers-")
+    folder = tempfile.mkdtemp(prefix=WORKERS_FOLDER_PREFIX)
     path = os.path.join(folder, "state.sqlite3")
     held = None  # with --port 0: the chosen port, held (bound, not listening) while workers bind it
     procs: list[subprocess.Popen[bytes]] = []

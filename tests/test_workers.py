@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -302,3 +303,31 @@ def test_ctrl_c_stops_every_worker_without_a_traceback(worker_scenarios):
     for pid in pids:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+
+
+def test_a_killed_parent_leaves_no_workers_and_no_temporary_folder(worker_scenarios):
+    """kill -9 on serve --workers: the parent cannot clean up, so its orphaned workers stop and
+    remove the folder of their shared database themselves."""
+    port = free_port()
+    proc = start_workers(worker_scenarios, port)
+    children = [int(p) for p in Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()]
+    assert len(children) == 2
+    argv = Path(f"/proc/{children[0]}/cmdline").read_bytes().split(b"\0")
+    folder = Path(argv[argv.index(b"--shared-state") + 1].decode()).parent
+    assert folder.is_dir()
+    proc.kill()
+    proc.wait(timeout=5)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and (folder.exists() or any(map(running, children))):
+        time.sleep(0.05)
+    assert not folder.exists()
+    assert not any(map(running, children))
+
+
+def running(pid: int) -> bool:
+    """Alive and not a zombie waiting to be reaped."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
