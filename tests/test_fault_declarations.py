@@ -57,3 +57,13 @@ def test_the_fault_code_names_no_endpoint_and_no_event_type():
     source = Path(F.__file__).read_text(encoding="utf-8")
     words = [*ENDPOINTS, "[DONE]", "chat", "Responses", "image_generation", ".completed", ".delta", "gpt-"]
     assert [w for w in words if w in source] == []
+
+
+@pytest.mark.parametrize("name", sorted(F.FAULTS))
+def test_every_fault_also_works_on_a_live_upstream(name):
+    """serve --upstream gives each fault a streaming form (mockserver.live_faults); a new fault
+    without one would be skipped there without a word."""
+    from mockserver.live_faults import STAGES
+
+    cls = F.FAULTS[name]
+    assert cls.replaces_reply or cls in STAGES
