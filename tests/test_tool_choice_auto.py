@@ -243,3 +243,106 @@ def test_responses_refuse_a_bad_tool_choice_naming_it(client, tool_choice, tools
     assert exc.value.param == "tool_choice"
     if message is not None:
         assert exc.value.body["message"] == message
+
+
+# --- allowed_tools: the same rules over the tools it lists ----------------------------------------
+
+
+def chat_allowed(mode: str, *names: str) -> dict:
+    return {
+        "type": "allowed_tools",
+        "allowed_tools": {
+            "mode": mode,
+            "tools": [{"type": "function", "function": {"name": n}} for n in names],
+        },
+    }
+
+
+@pytest.mark.parametrize(
+    ("mode", "message", "called"),
+    [
+        ("auto", "Find me flights to Rome", "SearchFlights"),
+        ("auto", "What's the weather in Rome?", None),  # GetWeather is offered, not allowed
+        ("required", "Tell me a joke", "SearchFlights"),  # the first allowed
+    ],
+)
+def test_chat_allowed_tools_narrow_what_the_model_may_call(client, mode, message, called):
+    r = client.chat.completions.create(
+        model="gpt-4o",
+        messages=user(message),
+        tools=CHAT_TOOLS,
+        tool_choice=chat_allowed(mode, "SearchFlights"),
+    )
+    ChatCompletion.model_validate(r.to_dict())
+    choice = r.choices[0]
+    if called is None:
+        assert choice.finish_reason == "stop" and choice.message.tool_calls is None
+    else:
+        assert choice.finish_reason == "tool_calls"  # chosen among the allowed: not forced by name
+        assert [c.function.name for c in choice.message.tool_calls] == [called]
+
+
+def test_chat_stream_helper_with_allowed_tools(client):
+    with client.chat.completions.stream(
+        model="gpt-4o",
+        messages=user("Flights from SFO to JFK for two?"),
+        tools=CHAT_TOOLS,
+        tool_choice=chat_allowed("auto", "SearchFlights"),
+    ) as stream:
+        final = stream.get_final_completion()
+    assert final.choices[0].finish_reason == "tool_calls"
+    assert isinstance(final.choices[0].message.tool_calls[0].function.parsed_arguments, SearchFlights)
+
+
+def test_chat_allowed_tools_must_be_offered_and_have_a_mode(client):
+    with pytest.raises(openai.BadRequestError) as exc:
+        client.chat.completions.create(
+            model="gpt-4o",
+            messages=user("hi"),
+            tools=CHAT_TOOLS,
+            tool_choice=chat_allowed("auto", "BookHotel"),
+        )
+    assert exc.value.param == "tool_choice"
+    assert (
+        exc.value.body["message"]
+        == "Invalid value for 'tool_choice': function 'BookHotel' is not in 'tools'."
+    )
+    with pytest.raises(openai.BadRequestError) as exc:
+        client.chat.completions.create(
+            model="gpt-4o",
+            messages=user("hi"),
+            tools=CHAT_TOOLS,
+            tool_choice=chat_allowed("often", "GetWeather"),
+        )
+    assert exc.value.param == "tool_choice.allowed_tools.mode"
+
+
+@pytest.mark.parametrize(
+    ("mode", "message", "called"),
+    [
+        ("auto", "Any flights to Rome?", "search_flights"),
+        ("auto", "Is the weather nice in Lisbon?", None),
+        ("required", "Tell me a joke", "search_flights"),
+    ],
+)
+def test_responses_allowed_tools_narrow_what_the_model_may_call(client, mode, message, called):
+    choice = {
+        "type": "allowed_tools",
+        "mode": mode,
+        "tools": [{"type": "function", "name": "search_flights"}],
+    }
+    r = client.responses.create(model="gpt-4o", input=message, tools=RESPONSES_TOOLS, tool_choice=choice)
+    Response.model_validate(r.to_dict())
+    if called is None:
+        assert [item.type for item in r.output] == ["message"] and r.output_text
+    else:
+        assert [(item.type, item.name) for item in r.output] == [("function_call", called)]
+        SearchFlights.model_validate_json(r.output[0].arguments)
+    assert r.tool_choice.type == "allowed_tools" and r.tool_choice.mode == mode
+
+
+def test_responses_allowed_tools_must_be_offered(client):
+    choice = {"type": "allowed_tools", "mode": "auto", "tools": [{"type": "function", "name": "book_hotel"}]}
+    with pytest.raises(openai.BadRequestError) as exc:
+        client.responses.create(model="gpt-4o", input="hi", tools=RESPONSES_TOOLS, tool_choice=choice)
+    assert exc.value.param == "tool_choice" and "no function named 'book_hotel'" in exc.value.body["message"]

@@ -130,11 +130,16 @@ def parse_request(body: dict[str, Any]) -> ChatRequest:
         tool_choice is not None
         and params.tool_choice_mode(tool_choice, bool(tools), REQUIRED_WITHOUT_TOOLS) is None
     ):
-        name = (tool_choice.get("function") or {}).get("name")
-        if name not in names:
-            raise errors.invalid_value(
-                "tool_choice", f"Invalid value for 'tool_choice': function '{name}' is not in 'tools'."
-            )
+        if tool_choice.get("type") == "allowed_tools":
+            _, listed = params.allowed_tools(tool_choice.get("allowed_tools"), "tool_choice.allowed_tools")
+            wanted = [(t.get("function") or {}).get("name") for t in listed]
+        else:
+            wanted = [(tool_choice.get("function") or {}).get("name")]
+        for name in wanted:
+            if name not in names:
+                raise errors.invalid_value(
+                    "tool_choice", f"Invalid value for 'tool_choice': function '{name}' is not in 'tools'."
+                )
     response_format = params.optional(body, "response_format", dict)
     if response_format is not None:
         rtype = response_format.get("type")
@@ -172,26 +177,33 @@ class Choice:
 def chosen_tool(req: ChatRequest) -> dict[str, Any] | None:
     """The function the model calls: the one named, the first under "required"; under "auto"
     (or no ``tool_choice``) one the last user message mentions, when the conversation ends with
-    that message (:mod:`.tool_pick`), else none: the model answers in text."""
+    that message (:mod:`.tool_pick`), else none: the model answers in text. ``allowed_tools``
+    narrows the functions to those it lists, then its mode is "auto" or "required" as above."""
     choice = req.tool_choice
     if not req.tools or choice == "none":
         return None
-    if isinstance(choice, dict):
+    functions = [t["function"] for t in req.tools]
+    mode = choice
+    if isinstance(choice, dict) and choice.get("type") == "allowed_tools":
+        allowed = {(t.get("function") or {}).get("name") for t in choice["allowed_tools"]["tools"]}
+        functions = [f for f in functions if f["name"] in allowed]
+        mode = choice["allowed_tools"]["mode"]
+    elif isinstance(choice, dict):
         name = choice["function"]["name"]
-        return next(t["function"] for t in req.tools if t["function"]["name"] == name)
-    if choice == "required":
-        return req.tools[0]["function"]
+        return next(f for f in functions if f["name"] == name)
+    if mode == "required":
+        return functions[0] if functions else None
     last = req.messages[-1]
     if last.get("role") != "user":
         return None  # after a tool's result (or an assistant turn) the model answers in text
-    functions = [t["function"] for t in req.tools]
     return auto_pick(functions, lambda f: f["name"], text_of(last.get("content")))
 
 
 def tool_finish_reason(req: ChatRequest) -> str:
     """The real API ends a call forced by name with "stop" (streamed and not): the model did not
     choose to call, it was told to. A call under "required" or "auto" ends with "tool_calls"."""
-    return "stop" if isinstance(req.tool_choice, dict) else "tool_calls"
+    forced = isinstance(req.tool_choice, dict) and req.tool_choice.get("type") != "allowed_tools"
+    return "stop" if forced else "tool_calls"
 
 
 def prompt_tokens(messages: list[dict[str, Any]]) -> int:

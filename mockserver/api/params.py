@@ -84,3 +84,22 @@ def tool_choice_mode(choice: Any, has_tools: bool, required_without_tools: str) 
     if not isinstance(choice, dict):
         raise errors.invalid_type("tool_choice", "one of a string or object", choice)
     return None
+
+
+ALLOWED_TOOLS_MODES = ("auto", "required")
+
+
+def allowed_tools(allowed: Any, param: str) -> tuple[str, list[dict[str, Any]]]:
+    """An ``allowed_tools`` tool choice's ``{mode, tools}`` (at ``param``), checked: the mode
+    ``auto`` or ``required``, the tools a list of tool objects."""
+    if not isinstance(allowed, dict):
+        raise errors.invalid_type(param, "an object", allowed)
+    mode = allowed.get("mode")
+    if mode not in ALLOWED_TOOLS_MODES:
+        raise errors.invalid_value(
+            f"{param}.mode", f"Invalid value: '{mode}'. Supported values are: 'auto' and 'required'."
+        )
+    listed = allowed.get("tools")
+    if not isinstance(listed, list) or not all(isinstance(t, dict) for t in listed):
+        raise errors.invalid_type(f"{param}.tools", "an array of tool objects", listed)
+    return mode, listed

@@ -76,13 +76,18 @@ def content_key(req: ResponsesRequest) -> tuple[Any, ...]:
 
 
 def chosen_tool(req: ResponsesRequest) -> dict[str, Any] | None:
-    """The tool the mock calls: a forced one; under "auto" a function the last user message
-    mentions when the input ends with that message (:mod:`.tool_pick`), else the image tool
-    whenever it is offered."""
+    """The tool the mock calls: a forced one; the first under "required"; under "auto" a
+    function the last user message mentions when the input ends with that message
+    (:mod:`.tool_pick`), else the image tool whenever it is offered. ``allowed_tools`` narrows
+    the tools to those it lists, then its mode is "auto" or "required" as above."""
     choice = req.tool_choice
     if not req.tools or choice == "none":
         return None
-    if isinstance(choice, dict):
+    tools = req.tools
+    if isinstance(choice, dict) and choice.get("type") == "allowed_tools":
+        tools = [t for t in req.tools if any(_names(t, a) for a in choice["tools"])]
+        choice = choice["mode"]
+    elif isinstance(choice, dict):
         kind = choice.get("type")
         return next(
             (
@@ -90,16 +95,23 @@ def chosen_tool(req: ResponsesRequest) -> dict[str, Any] | None:
                 for t in req.tools
                 if t.get("type") == kind and (kind != "function" or t.get("name") == choice.get("name"))
             ),
-            None,  # e.g. allowed_tools, mcp: the mock answers in text
+            None,  # e.g. mcp: the mock answers in text
         )
     if choice == "required":
-        return req.tools[0]
+        return tools[0] if tools else None
     if req.ends_with_user():
-        functions = [t for t in req.tools if t.get("type") == "function"]
+        functions = [t for t in tools if t.get("type") == "function"]
         called = auto_pick(functions, lambda t: t["name"], req.last_user_text())
         if called is not None:
             return called
-    return next((t for t in req.tools if t.get("type") == "image_generation"), None)
+    return next((t for t in tools if t.get("type") == "image_generation"), None)
+
+
+def _names(tool: dict[str, Any], allowed: dict[str, Any]) -> bool:
+    """Whether an ``allowed_tools`` entry (``{"type": "function", "name": ...}``, or a type) is ``tool``."""
+    if tool.get("type") != allowed.get("type"):
+        return False
+    return tool.get("type") != "function" or tool.get("name") == allowed.get("name")
 
 
 def plan_outputs(req: ResponsesRequest, spec: ResponseSpec, seed: int, rid: str) -> list[Output]:

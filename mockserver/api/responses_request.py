@@ -255,6 +255,10 @@ def _check_tool_choice(choice: Any, tools: list[dict[str, Any]]) -> Any:
                 "tool_choice",
                 f"Tool choice 'function' not found in 'tools' parameter (no function named '{name}').",
             )
+    elif kind == "allowed_tools":
+        _, listed = params.allowed_tools(choice, "tool_choice")
+        for tool in listed:
+            _check_tool_choice({**tool, "type": tool.get("type")}, tools)  # each must be offered
     elif kind in TOOL_CHOICE_TYPES:
         if not any(t.get("type") == kind for t in tools):
             raise errors.invalid_value("tool_choice", f"Tool choice '{kind}' not found in 'tools' parameter.")
