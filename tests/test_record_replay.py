@@ -53,6 +53,10 @@ UPSTREAM_SCENARIOS = {
     " headers: {x-ratelimit-remaining-requests: '0'}}]\n"
     "then: ok\n"
     "response: {text: 'after the retry', ttft_ms: 10}\n",
+    "up-429-stream": "description: a streamed chat refused once with a 429, then answered\n"
+    "match: {endpoint: chat.completions, stream: true}\n"
+    "attempts: [{fault: http_error, status: 429, retry_after_ms: 20}]\n"
+    "then: ok\n",
     "up-chat-long": "description: a long chat stream, an event every 20 ms\n"
     "match: {endpoint: chat.completions, stream: true}\n"
     "response: {tokens: 15, ttft_ms: 10, inter_token_ms: 20}\n",
@@ -594,3 +598,32 @@ def test_each_event_fault_on_a_live_stream(fast_proxy):
     )  # all at once, at the end
     data, entry = run("live-heartbeat")
     assert b": hb\n\n" in data and entry["events_sent"] == n
+
+
+def test_without_x_mock_session_an_sdk_retry_on_a_new_connection_joins_its_recording(upstream, tmp_path):
+    """After a streamed 429 openai-python retries on a new connection: the retry still belongs to
+    the recording of the attempt it retries, so the file replays "429, then the answer"."""
+    app = create_record_app(Recorder(UpstreamURL(upstream.base_url), tmp_path))
+    with ThreadedServer(app, "127.0.0.1", 0) as relay:
+        c = openai.OpenAI(
+            base_url=relay.url + "/v1",
+            api_key=KEY,
+            max_retries=2,
+            default_headers={"X-Mock-Scenario": "up-429-stream"},
+        )
+        text = "".join(
+            chunk.choices[0].delta.content or ""
+            for chunk in c.chat.completions.create(
+                model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}], stream=True
+            )
+            if chunk.choices
+        )
+        c.close()
+        deadline = time.monotonic() + 3
+        while not list(tmp_path.glob("rec-*.yaml")) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        (path,) = tmp_path.glob("rec-*.yaml")
+        doc = wait_recorded(path, exchanges=2)
+    first, second = doc["attempts"]
+    assert first["fault"] == "http_error" and first["status"] == 429
+    assert "events" in second["response"]["replay"] and text

@@ -6,9 +6,10 @@ comes back unchanged and unbuffered (each chunk is written to the client as it a
 recorded). Each exchange is added to its session's scenario file as soon as it ends:
 
 * a session is the client's ``X-Mock-Session`` header when it sends one (file
-  ``<session>.yaml``), else its connection (``rec-<time>-<n>.yaml``): an SDK's retry of a 429
-  goes over the same pooled connection, so "429, then the retry that succeeded" is one scenario
-  of two attempts; send ``X-Mock-Session`` to split or join recordings your own way;
+  ``<session>.yaml``), else its connection (``rec-<time>-<n>.yaml``), and an SDK's retry
+  (``x-stainless-retry-count`` above 0) of the same request joins the recording of the attempt
+  it retries, whatever connection it comes on: "429, then the retry that succeeded" is one
+  scenario of two attempts; send ``X-Mock-Session`` to split or join recordings your own way;
 * a client that goes away cancels the upstream request, and nothing is recorded for it;
 * an upstream that cannot be reached gives the client a 502, as a relay would (not recorded).
 """
@@ -16,6 +17,7 @@ recorded). Each exchange is added to its session's scenario file as soon as it e
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import itertools
 import logging
 import re
@@ -46,6 +48,12 @@ class Recording:
     done: set[int] = field(default_factory=set)  # ids of the exchanges that ended
 
 
+def _retry_count(request: web.Request) -> int:
+    """Which retry this is, as the official SDKs say it (openai-python and openai-node both)."""
+    value = request.headers.get("x-stainless-retry-count", "0")
+    return int(value) if value.isdigit() else 0
+
+
 def _stem(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.")[:80] or "session"
 
@@ -69,10 +77,15 @@ class Recorder:
         self._stems.add(stem)
         return stem
 
-    def recording_for(self, request: web.Request) -> Recording:
+    def recording_for(self, request: web.Request, body: bytes = b"") -> Recording:
         session = request.headers.get("X-Mock-Session")
         # a connection by its protocol object itself (held while remembered: no id is reused)
         key: object = ("session", session) if session else ("connection", request.protocol)
+        same = ("request", request.method, request.path_qs, hashlib.sha256(body).hexdigest())
+        if not session and _retry_count(request) > 0 and same in self._sessions:
+            # an SDK's retry (x-stainless-retry-count) of a request it sent before: the same
+            # recording, though after a streamed error the SDK retries on a new connection
+            key = same
         found = self._sessions.get(key)
         if found is None:
             wanted = _stem(session) if session else f"rec-{self._started}-{next(self._count)}"
@@ -80,6 +93,9 @@ class Recorder:
             if len(self._sessions) > MAX_SESSIONS:
                 self._sessions.popitem(last=False)
         self._sessions.move_to_end(key)
+        if not session:
+            self._sessions[same] = found  # where this request's retries go
+            self._sessions.move_to_end(same)
         return found
 
     def save(self, recording: Recording) -> Path:
@@ -108,7 +124,7 @@ async def relay(request: web.Request) -> web.StreamResponse:
     assert recorder.client is not None
     body = await request.read()
     recorder.redactor.add_secrets(secrets_of(request))
-    recording = recorder.recording_for(request)
+    recording = recorder.recording_for(request, body)
     ex = Exchange(
         request.method, request.path, request_facts(request.method, request.path, request.content_type, body)
     )
