@@ -10,7 +10,9 @@ its faults then apply to the upstream's LIVE answer:
 * on a stream, every other fault as the events arrive (:mod:`mockserver.live_faults`); a cut
   (``drop``, ``truncate``, ``reset``) closes the upstream request too, so the upstream sees its
   client go;
-* on a JSON body, the faults act on the whole body once it came, as on the mock's own.
+* on a JSON body, the faults act on the whole body once it came, as on the mock's own;
+* an error the upstream answers itself (4xx, 5xx) reaches the client as it came: it already is
+  the failure, and a ``drop`` meant for a stream's events would only hide it.
 
 A request with no scenario (or one whose faults do not fire) passes through untouched, chunk by
 chunk. The journal records both sides: the usual entry is what the client got, its ``upstream``
@@ -120,6 +122,8 @@ async def handle(request: web.Request) -> web.StreamResponse:
             side["status"] = up.status
             headers = returned_headers(up.headers)
             sse = (up.content_type or "").startswith("text/event-stream")
+            if up.status >= 400:  # the upstream's own failure: the client gets it as it came
+                live = []
             try:
                 if live and sse:
                     return await _live_stream(request, ctx, up, headers, live, step, vocabulary, side)

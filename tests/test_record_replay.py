@@ -627,3 +627,15 @@ def test_without_x_mock_session_an_sdk_retry_on_a_new_connection_joins_its_recor
     first, second = doc["attempts"]
     assert first["fault"] == "http_error" and first["status"] == 429
     assert "events" in second["response"]["replay"] and text
+
+
+def test_in_proxy_mode_the_upstreams_own_error_reaches_the_client_as_it_came(proxy, live_upstream):
+    """A stream fault has no events to act on in the upstream's 404: the client gets that 404."""
+    session = "px-" + uuid.uuid4().hex[:8]
+    with pytest.raises(openai.NotFoundError) as exc:
+        chat_model = sdk(proxy.base_url, session, scenario="px-drop-3").chat.completions
+        chat_model.create(model="no-such-model", messages=[{"role": "user", "content": "hi"}], stream=True)
+    assert exc.value.code == "model_not_found"
+    [mine] = journal(proxy, session)
+    assert mine["status"] == 404 and mine["ended"] == "complete"
+    assert mine["upstream"]["status"] == 404
