@@ -6,7 +6,7 @@ Installing the package is enough for a project's tests to get these fixtures:
     The mock, started in-process on a free 127.0.0.1 port with the built-in scenario catalogue
     (shipped inside the package, found by name) and the project's own scenario files on top:
     ``--mock-scenarios PATH`` / the ``mock_scenarios`` ini option, else ``./scenarios`` when it
-    exists. A project's scenario replaces a built-in one of the same name; a path that was asked
+    exists (beside the rootdir's ini file, and in the folder pytest was started from). A project's scenario replaces a built-in one of the same name; a path that was asked
     for and does not exist stops the session at its start.
 ``mock_openai`` (function scope)
     A handle bound to a fresh ``X-Mock-Session``, so attempt counters and the journal are this
@@ -85,10 +85,14 @@ def _project_scenarios(config: pytest.Config) -> list[str]:
     if not paths:
         root = Path(str(config.rootpath))
         paths = [str(root / p) for p in config.getini("mock_scenarios")]
-    if not paths:
-        default = Path(str(config.rootpath)) / "scenarios"
-        paths = [str(default)] if default.is_dir() else []
+    if not paths:  # ./scenarios: beside the rootdir's ini file, and where pytest was started
+        found = dict.fromkeys(p.resolve() for p in _default_folders(config) if p.is_dir())
+        paths = [str(p) for p in found]
     return paths
+
+
+def _default_folders(config: pytest.Config) -> list[Path]:
+    return [Path(str(config.rootpath)) / "scenarios", Path(str(config.invocation_params.dir)) / "scenarios"]
 
 
 def _scenario_paths(config: pytest.Config) -> list[str]:

@@ -10,6 +10,7 @@ import asyncio
 import difflib
 import logging
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -23,6 +24,7 @@ from .context import RequestContext
 from .delivery import Delivery, request_clock
 from .journal import DEFAULT_SESSION, Journal
 from .scenario.engine import ScenarioEngine
+from .scenario.loader import CATALOGUE
 from .web_handling import base_headers, check_model, error_response, plan, read_json, send
 
 log = logging.getLogger("mockserver")
@@ -83,12 +85,13 @@ async def mock_middleware(request: web.Request, handler: Callable[[web.Request],
     request[CTX] = ctx
     try:
         if scenario and not engine.has(scenario):
-            known = ", ".join(engine.names()) or "none loaded"
             close = difflib.get_close_matches(scenario, list(engine.names()), n=1)
             hint = f" Did you mean '{close[0]}'?" if close else ""
+            where = ", ".join(_shown_path(p) for p in config.scenario_paths) or "nowhere"
             raise errors.ApiError(
                 400,
-                f"Unknown mock scenario '{scenario}'.{hint} Known scenarios: {known}.",
+                f"Unknown mock scenario '{scenario}'.{hint} This server knows {len(engine.names())} "
+                f"scenarios, loaded from: {where} (GET /_mock/scenarios lists them).",
                 param="X-Mock-Scenario",
                 code="unknown_scenario",
             )
@@ -175,6 +178,10 @@ def create_app(config: MockConfig | None = None, engine: ScenarioEngine | None =
         app.router.add_route(method, "/s/{scenario}/v1" + path, handler)
     add_admin_routes(app)
     return app
+
+
+def _shown_path(path: str) -> str:
+    return "the built-in catalogue" if Path(path).resolve() == CATALOGUE.resolve() else str(path)
 
 
 def share_state(app: web.Application, path: str, worker: int) -> None:

@@ -77,3 +77,25 @@ def test_a_mock_of_the_modules_own_settings_keeps_the_handle_and_the_journal(
     # the catalogue is there unless the settings say otherwise
     with pytest.raises(openai.BadRequestError, match="chat-stream-drop"):
         handle.client("chat-stream-drops-typo", api_key="sk-good", max_retries=0).models.list()
+
+
+def test_scenarios_in_the_folder_pytest_runs_from_are_found_below_someone_elses_ini(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+):
+    """An ini file further up (a monorepo's, an old checkout's) makes it pytest's rootdir; the
+    project's ./scenarios, where pytest was started, is still the project's."""
+    pytester.makepyprojecttoml("[tool.pytest.ini_options]\naddopts = '-p no:cacheprovider'\n")
+    project = pytester.mkdir("myproject")
+    (project / "scenarios").mkdir()
+    (project / "scenarios" / "flaky-upstream.yaml").write_text(
+        "description: A 503 first, then the answer.\nattempts: [{fault: http_error, status: 503}]\nthen: ok\n"
+    )
+    (project / "test_mine.py").write_text(
+        "def test_mine(mock_openai):\n"
+        "    c = mock_openai.client('flaky-upstream', max_retries=1)\n"
+        "    c.models.list()\n"
+        "    assert [e['status'] for e in mock_openai.journal()] == [503, 200]\n"
+    )
+    monkeypatch.chdir(project)
+    result = pytester.runpytest_subprocess("-q")
+    result.assert_outcomes(passed=1)
