@@ -10,7 +10,7 @@ import argparse
 import importlib
 import sys
 
-COMMANDS = ("gateway", "token", "repro", "health", "telemetry", "load", "run")
+COMMANDS = ("gateway", "token", "repro", "health", "telemetry", "load", "run", "locustfile")
 
 
 class DefaultsHelpFormatter(argparse.HelpFormatter):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -52,3 +53,13 @@ def test_help_imports_nothing_heavy(module, argv):
     loaded = modules_after(module, "main", argv)
     assert [m for m in HEAVY if m in loaded] == []
     assert len(loaded) < 250  # the interpreter itself and argparse are ~100
+
+
+def test_harness_locustfile_prints_the_packaged_locust_file(capsys):
+    from harness.cli import main
+
+    assert main(["locustfile"]) == 0
+    path = Path(capsys.readouterr().out.strip())
+    assert path.name == "locustfile.py" and "class MockChatUser" in path.read_text(encoding="utf-8")
+    assert main(["locustfile", "--targets"]) == 0
+    assert (Path(capsys.readouterr().out.strip()) / "targets.yaml").is_file()

@@ -163,6 +163,16 @@ def test_an_expectation_the_run_did_not_observe_fails():
         ("connector", False, MISSING),
     ]
     assert checks[0].line() == "✗ gateway.finish_reasn: expected 'stop', got <not observed>"
+    assert checks[1].line() == "✗ connector: expected {'tier': 'stream'}, got <not observed>"
+
+
+def test_a_misspelt_fact_names_the_observed_one_it_is_closest_to():
+    (check,) = evaluate({"gateway": {"heartbeat": {"min": 1}}}, FACTS)
+    assert not check.ok
+    assert (
+        check.line()
+        == "✗ gateway.heartbeat: expected min 1, got <not observed> (did you mean gateway.heartbeats?)"
+    )
 
 
 def test_mixing_operators_and_fields_is_refused(tmp_path):

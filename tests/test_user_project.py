@@ -78,5 +78,37 @@ def test_the_clis_and_the_catalogue_come_with_the_package(user_venv: Path, tmp_p
     )
     assert load.returncode == 2
     assert load.stderr.strip() == (
-        "harness load needs Locust, which is not installed: pip install 'mockopenai-harness[load]'"
+        "harness load needs Locust, which is not installed: pip install 'locust>=2.20' 'matplotlib>=3.8'"
+        " (the load extra)"
     )
+
+
+def test_bare_locust_runs_the_packaged_locust_file_from_a_users_project(user_venv: Path, tmp_path: Path):
+    """The README's Locust line for a project of your own: the load extra's requirements, as
+    ``harness load`` names them, then ``locust -f "$(harness locustfile)"`` against a mock."""
+    from wait import wait_until_up
+
+    from servekit.threaded import free_port
+
+    run(
+        [str(user_venv / "python"), "-m", "pip", "install", "-q", "locust>=2.20", "matplotlib>=3.8"],
+        tmp_path,
+        600,
+    )
+    locustfile = run([str(user_venv / "harness"), "locustfile"], tmp_path, 60).stdout.strip()
+    assert locustfile.startswith(str(user_venv.parent)) and locustfile.endswith("locustfile.py")
+    port = free_port()
+    mock = subprocess.Popen(
+        [str(user_venv / "mockopenai"), "serve", "--port", str(port)],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_until_up(f"http://127.0.0.1:{port}/_mock/health", mock, 60)
+        argv = [str(user_venv / "locust"), "-f", locustfile, "--headless", "-u", "4", "-r", "4", "-t", "3s"]
+        done = run([*argv, "MockChatUser", "--host", f"http://127.0.0.1:{port}"], tmp_path, 120)
+        assert "Aggregated" in done.stdout + done.stderr
+    finally:
+        mock.terminate()
+        mock.wait(timeout=15)

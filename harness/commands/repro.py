@@ -17,7 +17,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "scenario",
         metavar="SCENARIO_FILE_OR_NAME",
-        help="a scenario file, or the name of one under ./scenarios",
+        help="a scenario file, or a scenario name (from ./scenarios, then the built-in catalogue)",
     )
     parser.add_argument(
         "--time-scale",

@@ -10,14 +10,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from mockserver.web_runner import free_port
 
+from ..commands.locustfile import LOCUSTFILE  # in the package
 from .services import HOST, Service, ServiceError, python_module
 from .users import GATEWAY_USERS, USER_CLASSES  # noqa: F401 - GATEWAY_USERS: re-exported
 
-LOCUSTFILE = Path(__file__).resolve().parents[1] / "loadtests" / "locustfile.py"  # in the package
 _SPAN = re.compile(r"(\d+(?:\.\d+)?)\s*(h|m|s)")
 
 

@@ -16,6 +16,7 @@ run did not observe is a failed check, so a misspelt expectation can never pass 
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -36,11 +37,13 @@ class Check:
     expected: Any  # the expectation as written
     got: Any  # what was observed (MISSING when nothing was)
     ok: bool
+    nearest: str | None = None  # for a fact not observed: the observed one its name is closest to
 
     def line(self) -> str:
         if self.ok:
             return f"✓ {self.path}: {show(self.got)}"
-        return f"✗ {self.path}: expected {show(self.expected)}, got {show(self.got)}"
+        hint = f" (did you mean {self.nearest}?)" if self.nearest else ""
+        return f"✗ {self.path}: expected {show(self.expected)}, got {show(self.got)}{hint}"
 
 
 def show(value: Any) -> str:
@@ -97,15 +100,19 @@ def evaluate(expect: Mapping[str, Any], facts: Mapping[str, Any], prefix: str = 
     for key, expected in expect.items():
         path = f"{prefix}{key}"
         got = facts.get(key, MISSING) if isinstance(facts, Mapping) else MISSING
+        nearest = None
+        if got is MISSING and isinstance(facts, Mapping):  # a misspelt fact: say which was meant
+            close = difflib.get_close_matches(str(key), [str(k) for k in facts], n=1, cutoff=0.7)
+            nearest = f"{prefix}{close[0]}" if close else None
         if is_operator(expected):
             ok = got is not MISSING or "present" in expected
             ok = ok and all(OPERATORS[op](got, arg) for op, arg in expected.items())
-            checks.append(Check(path, expected, got, ok))
+            checks.append(Check(path, expected, got, ok, nearest))
         elif isinstance(expected, Mapping):
             if isinstance(got, Mapping):
                 checks.extend(evaluate(expected, got, path + "."))
             else:
-                checks.append(Check(path, expected, got, False))
+                checks.append(Check(path, expected, got, False, nearest))
         else:
-            checks.append(Check(path, expected, got, got is not MISSING and _equal(got, expected)))
+            checks.append(Check(path, expected, got, got is not MISSING and _equal(got, expected), nearest))
     return checks
