@@ -8,11 +8,12 @@ Shared by ``mockopenai record`` (:mod:`mockserver.record`) and ``mockopenai serv
 
 from __future__ import annotations
 
+import base64
 import errno
 import re
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 import orjson
 from aiohttp import web
@@ -40,6 +41,7 @@ HOP_BY_HOP = frozenset(
 NOT_FORWARDED = HOP_BY_HOP | {"accept-encoding"}
 NOT_RETURNED = HOP_BY_HOP | {"content-encoding", "date", "server"}
 SECRET_HEADERS = ("authorization", "api-key", "x-api-key")
+SECRET_QUERY = ("api-key", "api_key", "key")
 UPSTREAM_TIMEOUT_S = 600.0  # a whole exchange; a stream longer than this is cut (a real proxy's bound)
 
 
@@ -103,7 +105,25 @@ def secrets_of(request: web.Request) -> list[str]:
         token = rest.strip() if scheme.lower() in ("bearer", "basic") and rest.strip() else value.strip()
         if len(token) >= 4:
             found.append(token)
+    for name in SECRET_QUERY:  # Azure-style ?api-key=, and the key= of some gateways
+        for value in request.query.getall(name, ()):
+            if len(value) >= 4:
+                found += [value, quote(value, safe="")]
     return found
+
+
+def url_secrets(base: str) -> list[str]:
+    """The credentials a base URL carries (``http://user:password@host/v1``), as written and as
+    the Basic header built from them."""
+    parts = urlsplit(base)
+    if not parts.password and not parts.username:
+        return []
+    pair = f"{unquote(parts.username or '')}:{unquote(parts.password or '')}"
+    return [
+        s
+        for s in (parts.password, unquote(parts.password or ""), base64.b64encode(pair.encode()).decode())
+        if s
+    ]
 
 
 def is_reset(exc: BaseException) -> bool:
@@ -163,3 +183,11 @@ def request_facts(method: str, path: str, content_type: str, body: bytes) -> Req
         if isinstance(data, dict):
             model, stream = data.get("model"), data.get("stream", False)
     return RequestFacts(endpoint, model if isinstance(model, str) and model else None, stream is True)
+
+
+_QUERY = re.compile(r"(https?://[^\s'\"?]+)\?[^\s'\"]*")
+
+
+def without_queries(text: str) -> str:
+    """``text`` (an error message) with the query strings of its URLs cut: one may hold a key."""
+    return _QUERY.sub(r"\1?…", text)

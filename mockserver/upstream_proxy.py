@@ -42,7 +42,15 @@ from .record.exchange import FrameSplitter
 from .replay import frame_event
 from .reply import COMPLETE, DROPPED, GENERIC, RESET, Reply, Vocabulary
 from .scenario.engine import Step
-from .upstream import UpstreamURL, api_path, forwarded_headers, is_reset, request_facts, returned_headers
+from .upstream import (
+    UpstreamURL,
+    api_path,
+    forwarded_headers,
+    is_reset,
+    request_facts,
+    returned_headers,
+    without_queries,
+)
 from .web_handling import plan
 
 CLIENT_KEY = "upstream_client"
@@ -78,7 +86,7 @@ def add_upstream_routes(app: web.Application, base: str) -> None:
 
 
 def _upstream_failed(ctx: RequestContext, url: str, exc: BaseException) -> web.Response:
-    reason = str(exc) or type(exc).__name__
+    reason = without_queries(str(exc) or type(exc).__name__)  # a query may hold an api-key
     ctx.entry.upstream = {"url": url, "ended": "unreachable", "error": reason}
     ctx.entry.status, ctx.entry.ended = 502, COMPLETE
     body = errors.error_body(
@@ -135,12 +143,8 @@ async def handle(request: web.Request) -> web.StreamResponse:
                     side["ended"] = (
                         "cancelled"  # the answer was cut (a fault, or the client went): so was the upstream
                     )
-    except (
-        aiohttp.ClientConnectorError,
-        aiohttp.ServerDisconnectedError,
-        aiohttp.ClientOSError,
-        TimeoutError,
-    ) as exc:
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        # unreachable, or not speaking HTTP (a bad status line, broken headers): a relay's 502
         if side["status"] is not None:
             raise
         return _upstream_failed(ctx, shown, exc)
@@ -262,7 +266,15 @@ async def _body_with_faults(
     vocabulary: Vocabulary,
     side: dict[str, Any],
 ) -> web.StreamResponse:
-    data = await up.read()
+    try:
+        data = await up.read()
+    except (aiohttp.ClientPayloadError, aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
+        # cut before the body was whole: nothing for the faults to work on; the client is cut too
+        how = RESET if is_reset(exc) else DROPPED
+        side["ended"] = ctx.entry.ended = how
+        ctx.entry.status = up.status
+        close_transport(request, reset=how == RESET)
+        return web.Response(status=up.status)
     side["ended"], side["bytes"] = COMPLETE, len(data)
     content_type = (up.content_type or "application/octet-stream").split(";")[0]
     reply = Reply(

@@ -23,6 +23,7 @@ import httpx2
 import openai
 import pytest
 import yaml
+from aiohttp import web
 
 from harness.repro.run import run_scenario
 from mockserver.cli import build_parser
@@ -639,3 +640,113 @@ def test_in_proxy_mode_the_upstreams_own_error_reaches_the_client_as_it_came(pro
     [mine] = journal(proxy, session)
     assert mine["status"] == 404 and mine["ended"] == "complete"
     assert mine["upstream"]["status"] == 404
+
+
+# --- an upstream that misbehaves ---------------------------------------------------------------
+
+
+def odd_upstream() -> web.Application:
+    """Answers no scenario can hold, and a 401 that echoes the request's query string back."""
+
+    async def status_600(request: web.Request) -> web.Response:
+        return web.Response(status=600, body=b'{"ok": true}', content_type="application/json")
+
+    async def echo_query(request: web.Request) -> web.Response:
+        body = {
+            "error": {"message": f"bad key in {request.path_qs}", "type": "x", "code": None, "param": None}
+        }
+        return web.json_response(body, status=401, headers={"x-request-id": request.path_qs})
+
+    async def models(request: web.Request) -> web.Response:
+        return web.json_response({"object": "list", "data": []})
+
+    app = web.Application()
+    app.router.add_post("/v1/status600", status_600)
+    app.router.add_post("/v1/echo", echo_query)
+    app.router.add_get("/v1/models", models)
+    return app
+
+
+def test_an_answer_no_scenario_can_hold_reaches_the_client_whole_and_the_session_records_on(tmp_path):
+    with ThreadedServer(odd_upstream(), "127.0.0.1", 0) as up:
+        app = create_record_app(Recorder(UpstreamURL(up.url + "/v1"), tmp_path))
+        with ThreadedServer(app, "127.0.0.1", 0) as relay, httpx2.Client(base_url=relay.url) as http:
+            headers = {"X-Mock-Session": "odd", "Authorization": f"Bearer {KEY}"}
+            r = http.post("/v1/status600", content=b"{}", headers=headers)
+            assert (r.status_code, r.content) == (600, b'{"ok": true}')  # whole, not cut
+            assert http.get("/v1/models", headers=headers).status_code == 200
+            doc = wait_recorded(tmp_path / "odd.yaml")
+    assert doc["match"]["endpoint"] == "models"  # the 600 was left out, the session went on
+    assert not list(tmp_path.glob("*.tmp")) and [p.name for p in tmp_path.iterdir()] == ["odd.yaml"]
+
+
+def test_a_key_in_the_query_string_reaches_no_file(tmp_path):
+    with ThreadedServer(odd_upstream(), "127.0.0.1", 0) as up:
+        app = create_record_app(Recorder(UpstreamURL(up.url + "/v1"), tmp_path))
+        with ThreadedServer(app, "127.0.0.1", 0) as relay, httpx2.Client(base_url=relay.url) as http:
+            secret = "QUERYSECRET" + uuid.uuid4().hex
+            r = http.post(
+                f"/v1/echo?api-key={secret}&api-version=2024", content=b"{}", headers={"X-Mock-Session": "q"}
+            )
+            assert r.status_code == 401 and secret in r.text  # the client gets what the upstream said
+            wait_recorded(tmp_path / "q.yaml")
+    written = "".join(p.read_text(errors="replace") for p in tmp_path.iterdir())
+    assert secret not in written and "[REDACTED]" in written
+
+
+def test_an_upstream_that_does_not_speak_http_is_a_502_in_proxy_mode(tmp_path):
+    import socket
+    import threading
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+
+    def garbage() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            conn.recv(65536)
+            conn.sendall(b"this is not HTTP\r\n\r\n")
+            conn.close()
+
+    threading.Thread(target=garbage, daemon=True).start()
+    try:
+        config = MockConfig(port=0, scenario_paths=[str(CATALOGUE)], upstream=f"http://127.0.0.1:{port}/v1")
+        with MockServer(config) as proxy, httpx2.Client(base_url=proxy.url) as http:
+            r = http.post(
+                "/v1/chat/completions?api-key=QSECRET2222",
+                json={"model": "gpt-4o", "messages": []},
+                headers={"X-Mock-Session": "g"},
+            )
+            assert r.status_code == 502 and r.json()["error"]["code"] == "upstream_unreachable"
+            assert "QSECRET2222" not in r.text
+            [entry] = journal(proxy, "g")
+            assert entry["upstream"]["ended"] == "unreachable"
+    finally:
+        listener.close()
+
+
+def test_record_refuses_an_out_that_is_a_file(tmp_path):
+    out = tmp_path / "not-a-folder"
+    out.write_text("")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mockserver.cli",
+            "record",
+            "--upstream",
+            "http://127.0.0.1:9/v1",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert (
+        done.returncode == 2
+        and done.stderr.strip() == f"mockopenai record: --out {out}: is a file, not a folder"
+    )

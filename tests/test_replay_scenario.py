@@ -184,7 +184,7 @@ def test_replay_problems_name_file_line_and_field(tmp_path):
         parse_file(bad)
     problems = err.value.problems
     assert (
-        f"{bad}:4: attempts[0].response.replay.status: expected an integer between 100 and 599, got 99"
+        f"{bad}:4: attempts[0].response.replay.status: expected an integer between 200 and 599, got 99"
         in problems
     )
     assert any(
@@ -200,7 +200,7 @@ def test_replay_problems_name_file_line_and_field(tmp_path):
         for p in problems
     )
     assert (
-        f"{tmp_path}/side.frames.jsonl:2: attempts[0].response.replay.events_file[1]: delay_ms: expected a number >= 0, got -2"
+        f"{tmp_path}/side.frames.jsonl:2: attempts[0].response.replay.events_file[1]: delay_ms: expected a number between 0 and 3600000, got -2"
         in problems
     )
     assert validate([str(bad)]) == 1
@@ -218,3 +218,32 @@ def test_the_published_json_schema_accepts_a_replay_and_refuses_a_broken_one(moc
     both = {"description": "x", "response": {"replay": {"body": "a", "events": []}}}
     bad_frame = {"description": "x", "response": {"replay": {"events": [{"delay_ms": -1, "raw": "x"}]}}}
     assert list(validator.iter_errors(both)) and list(validator.iter_errors(bad_frame))
+
+
+def test_hostile_side_file_names_and_headers_are_located_problems_not_tracebacks(tmp_path):
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "latin1.frames.jsonl").write_bytes(b'{"delay_ms": 1, "raw": "data: \xff\\n\\n"}\n')
+    cases = {
+        "nul": ('events_file: "nul\\0x"', "events_file: not a usable file name: embedded null byte"),
+        "long": ("events_file: " + "a" * 5000, "events_file: not a usable file name: File name too long"),
+        "dir": ("events_file: folder", "events_file: not a regular file:"),
+        "latin1": ("events_file: latin1.frames.jsonl", "events_file: not JSON: not UTF-8 text"),
+        "crlf": (
+            'headers: {x-a: "b\\r\\nset-cookie: evil"}',
+            "headers: header 'x-a': a value cannot hold a line break",
+        ),
+        "name": ('headers: {"bad name": x}', "headers: 'bad name' is not a header name"),
+        "forever": ("delay_ms: .inf", "delay_ms: expected a number between 0 and 3600000, got inf"),
+        "early": ("status: 101", "status: expected an integer between 200 and 599, got 101"),
+    }
+    for stem, (field_text, _) in cases.items():
+        body = "" if "events_file" in field_text else ", body: x"
+        status = "" if "status" in field_text else "status: 200, "
+        (tmp_path / f"{stem}.yaml").write_text(
+            f"description: d\nresponse:\n  replay: {{{status}{field_text}{body}}}\n", encoding="utf-8"
+        )
+    for stem, (_, message) in cases.items():
+        with pytest.raises(ScenarioError) as exc:
+            parse_file(tmp_path / f"{stem}.yaml")
+        assert message in str(exc.value), (stem, str(exc.value))
+        assert "Traceback" not in str(exc.value)

@@ -25,20 +25,29 @@ class FrameSplitter:
     by the arrival of the chunk that completed it."""
 
     def __init__(self, start: float) -> None:
-        self._buffer = b""
+        self._buffer = bytearray()
+        self._scanned = 0  # bytes of the buffer already searched for a frame's end
         self._last = start  # when the previous frame completed (the first: the headers)
         self.frames: list[ReplayFrame] = []
 
     def feed(self, chunk: bytes, now: float) -> None:
         self._buffer += chunk
         while True:
+            # only the new bytes (and the 3 before them, a separator may straddle) are searched:
+            # a frame that never ends costs linear time, not a rescan of all of it per chunk
+            start = max(0, self._scanned - 3)
             cuts = [
-                (i, len(sep)) for sep in (b"\n\n", b"\r\n\r\n", b"\r\r") if (i := self._buffer.find(sep)) >= 0
+                (i, len(sep))
+                for sep in (b"\n\n", b"\r\n\r\n", b"\r\r")
+                if (i := self._buffer.find(sep, start)) >= 0
             ]
             if not cuts:
+                self._scanned = len(self._buffer)
                 return
             i, n = min(cuts)
-            raw, self._buffer = self._buffer[: i + n], self._buffer[i + n :]
+            raw = bytes(self._buffer[: i + n])
+            del self._buffer[: i + n]
+            self._scanned = 0
             self.frames.append(ReplayFrame(raw, round((now - self._last) * 1000.0, 3)))
             self._last = now
 
@@ -46,8 +55,9 @@ class FrameSplitter:
         """The stream is over: bytes left (a frame cut short) become a last frame. True if any."""
         if not self._buffer:
             return False
-        self.frames.append(ReplayFrame(self._buffer, round((now - self._last) * 1000.0, 3)))
-        self._buffer = b""
+        self.frames.append(ReplayFrame(bytes(self._buffer), round((now - self._last) * 1000.0, 3)))
+        self._buffer = bytearray()
+        self._scanned = 0
         return True
 
 

@@ -20,6 +20,7 @@ import asyncio
 import hashlib
 import itertools
 import logging
+import os
 import re
 import time
 from collections import OrderedDict
@@ -32,7 +33,17 @@ from aiohttp import web
 from .. import errors
 from ..clock import Clock
 from ..delivery import close_transport
-from ..upstream import UpstreamURL, forwarded_headers, is_reset, request_facts, returned_headers, secrets_of
+from ..scenario.schema import ScenarioError
+from ..upstream import (
+    UpstreamURL,
+    forwarded_headers,
+    is_reset,
+    request_facts,
+    returned_headers,
+    secrets_of,
+    url_secrets,
+    without_queries,
+)
 from .exchange import Exchange
 from .scenario_file import Redactor, write
 
@@ -46,6 +57,7 @@ class Recording:
     stem: str
     exchanges: list[Exchange] = field(default_factory=list)
     done: set[int] = field(default_factory=set)  # ids of the exchanges that ended
+    claimed: bool = False  # its file name is this recorder's (another may write the same folder)
 
 
 def _retry_count(request: web.Request) -> int:
@@ -63,6 +75,7 @@ class Recorder:
         self.upstream = upstream
         self.out = out
         self.redactor = Redactor(redact)
+        self.redactor.add_secrets(url_secrets(upstream.base))
         self._sessions: OrderedDict[object, Recording] = OrderedDict()
         self._stems: set[str] = set()
         self._count = itertools.count(1)
@@ -100,6 +113,13 @@ class Recorder:
 
     def save(self, recording: Recording) -> Path:
         finished = [ex for ex in recording.exchanges if id(ex) in recording.done]
+        while not recording.claimed:  # created exclusively: two recorders never share a file
+            self.out.mkdir(parents=True, exist_ok=True)
+            try:
+                os.close(os.open(self.out / f"{recording.stem}.yaml", os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+                recording.claimed = True
+            except FileExistsError:
+                recording.stem = self._new_stem(recording.stem)
         return write(self.out, recording.stem, finished, str(self.upstream), self.redactor)
 
 
@@ -107,7 +127,7 @@ RECORDER = web.AppKey("recorder", Recorder)
 
 
 def _upstream_failed(recorder: Recorder, exc: BaseException) -> web.Response:
-    reason = str(exc) or type(exc).__name__
+    reason = without_queries(str(exc) or type(exc).__name__)
     for secret in recorder.redactor.secrets:
         reason = reason.replace(secret.decode(errors="replace"), "[REDACTED]")
     body = errors.error_body(
@@ -174,7 +194,7 @@ async def relay(request: web.Request) -> web.StreamResponse:
         return resp
     except (TimeoutError, aiohttp.ClientError, OSError) as exc:
         recording.exchanges.remove(ex)
-        log.warning("%s %s: the upstream failed: %s", request.method, request.path, exc)
+        log.warning("%s %s: the upstream failed: %s", request.method, request.path, without_queries(str(exc)))
         if resp is not None:  # it failed after its status line: cut the client the same way
             close_transport(request, reset=False)
             return resp
@@ -182,9 +202,22 @@ async def relay(request: web.Request) -> web.StreamResponse:
 
 
 def _finish(recorder: Recorder, recording: Recording, ex: Exchange, how: str) -> None:
+    """Record the exchange; one that cannot be kept (an answer no scenario can hold, a disk that
+    refuses) is left out with a warning, and the client's answer goes on untouched."""
     ex.ended(how, Clock.monotonic())
     recording.done.add(id(ex))
-    path = recorder.save(recording)
+    try:
+        path = recorder.save(recording)
+    except (ScenarioError, OSError, ValueError) as exc:
+        recording.done.discard(id(ex))
+        recording.exchanges.remove(ex)
+        claimed = recorder.out / f"{recording.stem}.yaml"
+        if recording.claimed and claimed.is_file() and claimed.stat().st_size == 0:
+            claimed.unlink()  # nothing of this session was kept: no empty file either
+            recording.claimed = False
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        log.warning("%s %s -> %s: not recorded (%s)", ex.method, ex.path, ex.status, first)
+        return
     frames = f", {len(ex.stream.frames)} frames" if ex.stream is not None else ""
     log.info(
         "%s %s -> %s%s%s: %s",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
@@ -16,6 +17,21 @@ from ..upstream import UpstreamURL
 from .proxy import Recorder, create_record_app
 
 
+def writable_folder(out: Path) -> str | None:
+    """Why recordings could not be written into ``out`` (made when missing), or None."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        return "is a file, not a folder"
+    except OSError as exc:
+        return f"cannot be made: {exc.strerror or exc}"
+    if not out.is_dir():
+        return "is not a folder"
+    if not os.access(out, os.W_OK | os.X_OK):
+        return "is not writable"
+    return None
+
+
 def record(args: argparse.Namespace) -> int:
     try:
         upstream = UpstreamURL(args.upstream)
@@ -23,6 +39,10 @@ def record(args: argparse.Namespace) -> int:
         print(f"mockopenai record: --upstream: {exc}", file=sys.stderr)
         return 2
     out = Path(args.out)
+    problem = writable_folder(out)
+    if problem:
+        print(f"mockopenai record: --out {out}: {problem}", file=sys.stderr)
+        return 2
     recorder = Recorder(upstream, out, args.redact)
     if any(r.startswith("$") for r in args.redact):
         try:

@@ -59,7 +59,9 @@ class Redactor:
     def header_values(self, headers: dict[str, str]) -> dict[str, str]:
         out = {}
         for k, v in headers.items():
-            out[k] = REDACTED if k.lower() in self.headers else self.scrub(v.encode()).decode()
+            # aiohttp decodes header bytes that are not UTF-8 as surrogates: keep them, readable
+            raw = v.encode("utf-8", "surrogateescape")
+            out[k] = REDACTED if k.lower() in self.headers else self.scrub(raw).decode("utf-8", "replace")
         return out
 
     def json_value(self, value: Any) -> tuple[Any, bool]:
@@ -303,10 +305,17 @@ def write(folder: Path, stem: str, exchanges: list[Exchange], upstream: str, red
     if len(text.encode()) > MAX_INLINE_TOTAL:
         side = SideFiles(folder, stem, inline=False)
         text = dump(document(exchanges, upstream, redactor, side))
-    for name, data in side.written.items():
-        (folder / name).write_bytes(data)
+    written = []
     tmp = path.with_suffix(".yaml.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    parse_text(text, str(path))  # raises ScenarioError: a bug of the recorder, never kept silently
+    try:
+        for name, data in side.written.items():
+            (folder / name).write_bytes(data)
+            written.append(folder / name)
+        tmp.write_text(text, encoding="utf-8")
+        parse_text(text, str(path))  # a recording is a valid scenario, or it is not kept
+    except BaseException:
+        for leftover in (*written, tmp):
+            leftover.unlink(missing_ok=True)
+        raise
     tmp.replace(path)
     return path

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -45,6 +46,10 @@ def describe(value: Any) -> str:
     return type(value).__name__
 
 
+def _shown(bound: float) -> str:
+    return str(int(bound)) if float(bound).is_integer() else f"{bound:g}"
+
+
 def number(lo: float = 0.0, hi: float = math.inf, integer: bool = False) -> Callable[[Any], Any]:
     kind = "an integer" if integer else "a number"
     bounds: dict[str, Any] = {"minimum": lo}
@@ -57,7 +62,7 @@ def number(lo: float = 0.0, hi: float = math.inf, integer: bool = False) -> Call
         if isinstance(value, bool) or not ok or math.isnan(value):
             raise Invalid(f"expected {kind}, got {describe(value)}")
         if value < lo or value > hi:
-            bounds = f">= {lo:g}" if math.isinf(hi) else f"between {lo:g} and {hi:g}"
+            bounds = f">= {_shown(lo)}" if math.isinf(hi) else f"between {_shown(lo)} and {_shown(hi)}"
             raise Invalid(f"expected {kind} {bounds}, got {value}")
         return value
 
@@ -118,13 +123,27 @@ def string_list(value: Any) -> Any:
     return list(value)
 
 
-@with_schema({"type": "object", "additionalProperties": {"type": ["string", "number"]}})
+HEADER_NAME = r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"  # an HTTP token (RFC 9110)
+HEADER_VALUE = r"^[^\r\n\x00]*$"  # what one header line can carry: no line break, no NUL
+
+
+@with_schema(
+    {
+        "type": "object",
+        "propertyNames": {"pattern": HEADER_NAME},
+        "additionalProperties": {"anyOf": [{"type": "string", "pattern": HEADER_VALUE}, {"type": "number"}]},
+    }
+)
 def headers(value: Any) -> Any:
     if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
         raise Invalid(f"expected a mapping of header names to values, got {describe(value)}")
-    bad = [k for k, v in value.items() if not isinstance(v, (str, int, float)) or isinstance(v, bool)]
-    if bad:
-        raise Invalid(f"header '{bad[0]}' needs a string or number value")
+    for name, v in value.items():
+        if not re.match(HEADER_NAME, name):
+            raise Invalid(f"{name!r} is not a header name (letters, digits and !#$%&'*+-.^_`|~ only)")
+        if not isinstance(v, (str, int, float)) or isinstance(v, bool):
+            raise Invalid(f"header '{name}' needs a string or number value")
+        if isinstance(v, str) and not re.match(HEADER_VALUE, v):
+            raise Invalid(f"header '{name}': a value cannot hold a line break or a NUL byte")
     return {k: str(v) for k, v in value.items()}
 
 

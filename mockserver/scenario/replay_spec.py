@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .checks import MS, choice, headers, number, with_schema
+from .checks import choice, headers, number, with_schema
 
 _Parser = Any  # the schema module's parser (problem, field, mapping, known_keys, path)
 
@@ -62,11 +62,12 @@ class ReplaySpec:
         return self.events is not None
 
 
+MAX_DELAY_MS = 3_600_000  # an hour: a recorded wait, never 'forever' by accident
 FIELDS = ("status", "headers", "delay_ms", "body", "body_file", "events", "events_file", "ending")
 _FRAME = {
     "type": "object",
     "properties": {
-        "delay_ms": {"type": "number", "minimum": 0},
+        "delay_ms": {"type": "number", "minimum": 0, "maximum": MAX_DELAY_MS},
         "raw": {"type": "string", "minLength": 1},
         "raw_base64": {"type": "string", "minLength": 1},
     },
@@ -78,9 +79,9 @@ _SIDE_FILE = {"type": "string", "minLength": 1, "description": "a file next to t
 
 # the plain fields of a replay, checked (and published) like every other field of the schema
 CHECKS: dict[str, Callable[[Any], Any]] = {
-    "status": number(100, 599, integer=True),
+    "status": number(200, 599, integer=True),  # a 1xx is no answer to replay
     "headers": headers,
-    "delay_ms": MS,
+    "delay_ms": number(0, MAX_DELAY_MS),
     "ending": choice(ENDINGS),
 }
 JSON_SCHEMA: dict[str, Any] = {
@@ -118,15 +119,23 @@ def _side_file(parser: _Parser, m: Any, key: str, where: str) -> Path | None:
     if not isinstance(value, str) or not value.strip():
         parser.problem(line, f"{where}.{key}", "expected the name of a file next to the scenario")
         return None
-    folder = Path(parser.path).resolve().parent
-    target = (folder / value).resolve()
-    if Path(value).is_absolute() or not target.is_relative_to(folder):
+    try:
+        folder = Path(parser.path).resolve().parent
+        target = (folder / value).resolve()
+        outside = Path(value).is_absolute() or not target.is_relative_to(folder)
+        kind = "outside" if outside else "file" if target.is_file() else "folder" if target.exists() else None
+    except (OSError, ValueError) as exc:  # a NUL byte, a name too long for the file system
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        parser.problem(line, f"{where}.{key}", f"not a usable file name: {reason}")
+        return None
+    if kind == "outside":
         parser.problem(
             line, f"{where}.{key}", f"{value!r} is outside the scenario's folder; name a file in it"
         )
         return None
-    if not target.is_file():
-        parser.problem(line, f"{where}.{key}", f"no such file: {Path(parser.path).parent / value}")
+    if kind != "file":
+        what = "not a regular file" if kind == "folder" else "no such file"
+        parser.problem(line, f"{where}.{key}", f"{what}: {Path(parser.path).parent / value}")
         return None
     if target.stat().st_size > MAX_SIDE_FILE_BYTES:
         parser.problem(line, f"{where}.{key}", f"larger than {MAX_SIDE_FILE_BYTES} bytes")
@@ -147,13 +156,8 @@ def _frame(parser: _Parser, value: Any, path: str, line: int, where: str) -> Rep
         bad(f"unknown field '{unknown[0]}' for a frame; expected delay_ms, raw or raw_base64")
         return None
     delay = value.get("delay_ms", 0.0)
-    if (
-        isinstance(delay, bool)
-        or not isinstance(delay, (int, float))
-        or not delay >= 0
-        or delay == float("inf")
-    ):
-        bad(f"delay_ms: expected a number >= 0, got {delay!r}")
+    if isinstance(delay, bool) or not isinstance(delay, (int, float)) or not 0 <= delay <= MAX_DELAY_MS:
+        bad(f"delay_ms: expected a number between 0 and {MAX_DELAY_MS}, got {delay!r}")
         return None
     if ("raw" in value) == ("raw_base64" in value):
         bad("expected exactly one of raw or raw_base64")
@@ -191,18 +195,21 @@ def _frames_inline(parser: _Parser, value: Any, line: int, where: str) -> list[R
 def _frames_file(parser: _Parser, target: Path, shown: str, where: str) -> list[ReplayFrame] | None:
     frames: list[ReplayFrame] = []
     ok = True
+    index = -1  # the frame a line holds, good or bad
     with target.open("rb") as fh:
         for n, raw_line in enumerate(fh, start=1):
             if not raw_line.strip():
                 continue
+            index += 1
             try:
                 value = json.loads(raw_line)
-            except ValueError as exc:
-                parser.problems.append(f"{shown}:{n}: {where}: not JSON: {exc.msg}")
+            except ValueError as exc:  # JSONDecodeError, or bytes that are not UTF-8
+                reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8 text"
+                parser.problems.append(f"{shown}:{n}: {where}: not JSON: {reason}")
                 parser.lines.append(10**9)
                 ok = False
                 continue
-            frame = _frame(parser, value, shown, n, f"{where}[{len(frames)}]")
+            frame = _frame(parser, value, shown, n, f"{where}[{index}]")
             if frame is None:
                 ok = False
             else:
