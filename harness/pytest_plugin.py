@@ -32,6 +32,7 @@ Installing the package is enough for a project's tests to get these fixtures:
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -145,10 +146,17 @@ class MockOpenAI:
 
         return openai.AsyncOpenAI(**self._client_kwargs(scenario, kwargs))
 
-    def journal(self) -> list[dict[str, Any]]:
+    def journal(self, settle_s: float = 0.0) -> list[dict[str, Any]]:
         """This session's journal entries, oldest first (same shape as ``GET /_mock/journal``),
-        read on the server's loop, so no entry is caught halfway through an update."""
-        return self.server.call(_journal_of, self.server.app, self.session)
+        read on the server's loop, so no entry is caught halfway through an update. With
+        ``settle_s``, first wait up to that long for every entry to have ended (a stream the
+        client left may still be finishing on the server)."""
+        deadline = time.monotonic() + settle_s
+        while True:
+            entries = self.server.call(_journal_of, self.server.app, self.session)
+            if all(e.get("ended") for e in entries) or time.monotonic() >= deadline:
+                return entries
+            time.sleep(0.01)
 
     def reset(self) -> None:
         """Forget this session's journal and attempt counters."""

@@ -25,6 +25,8 @@ from typing import Any
 
 import pytest
 
+from harness.pytest_plugin import MockOpenAI
+
 pytestmark = pytest.mark.litellm_client
 
 LITELLM_VERSION = "1.110.2"
@@ -88,14 +90,9 @@ def results(mock_openai_server) -> dict[str, Any]:
     return out
 
 
-def journal(server, path: str) -> list[dict[str, Any]]:
-    from mockserver.app_keys import JOURNAL
-
-    return [e.to_dict() for e in server.app[JOURNAL].entries(f"{SESSION}-{path}")]
-
-
 def sent(server, path: str) -> list[tuple[str, bool, int, list[str]]]:
-    return [(e["endpoint"], e["stream"], e["status"], e["body_fields"]) for e in journal(server, path)]
+    entries = MockOpenAI(server, f"{SESSION}-{path}").journal()
+    return [(e["endpoint"], e["stream"], e["status"], e["body_fields"]) for e in entries]
 
 
 def test_the_pinned_litellm_runs(results):
@@ -108,7 +105,11 @@ def test_completion_with_api_base(results, mock_openai_server):
     assert r["usage"]["completion_tokens"] == len(r["text"].split())
     assert r["usage"]["total_tokens"] == r["usage"]["prompt_tokens"] + r["usage"]["completion_tokens"]
     assert sent(mock_openai_server, "completion") == [("chat.completions", False, 200, ["messages", "model"])]
-    assert journal(mock_openai_server, "completion")[0]["user_agent"].startswith("OpenAI/Python ")
+    assert (
+        MockOpenAI(mock_openai_server, f"{SESSION}-completion")
+        .journal()[0]["user_agent"]
+        .startswith("OpenAI/Python ")
+    )
 
 
 def test_streamed_completion_with_usage(results, mock_openai_server):
@@ -118,13 +119,16 @@ def test_streamed_completion_with_usage(results, mock_openai_server):
     assert sent(mock_openai_server, "completion_stream") == [
         ("chat.completions", True, 200, ["messages", "model", "stream", "stream_options"])
     ]
-    assert journal(mock_openai_server, "completion_stream")[0]["event_types"][-1] == "done"
+    assert (
+        MockOpenAI(mock_openai_server, f"{SESSION}-completion_stream").journal()[0]["event_types"][-1]
+        == "done"
+    )
 
 
 def test_acompletion_plain_and_streamed(results, mock_openai_server):
     r = results["acompletion"]
     assert r["text"] == r["streamed"] == results["completion"]["text"]
-    entries = journal(mock_openai_server, "acompletion")
+    entries = MockOpenAI(mock_openai_server, f"{SESSION}-acompletion").journal()
     assert [(e["stream"], e["status"]) for e in entries] == [(False, 200), (True, 200)]
     assert all(e["user_agent"].startswith("AsyncOpenAI/Python ") for e in entries)
 
@@ -161,17 +165,20 @@ def test_litellm_responses_plain_and_streamed(results, mock_openai_server):
     assert sent(mock_openai_server, "responses_stream") == [
         ("responses", True, 200, ["input", "model", "stream"])
     ]
-    assert journal(mock_openai_server, "responses")[0]["user_agent"] == f"litellm/{LITELLM_VERSION}"
+    assert (
+        MockOpenAI(mock_openai_server, f"{SESSION}-responses").journal()[0]["user_agent"]
+        == f"litellm/{LITELLM_VERSION}"
+    )
 
 
 def test_scenario_faults_reach_litellm_as_its_own_exceptions(results, mock_openai_server):
     limited = results["rate_limited"]
     assert (limited["class"], limited["status"]) == ("RateLimitError", 429)
     assert "You exceeded your current quota" in limited["message"]
-    assert [e["status"] for e in journal(mock_openai_server, "rate_limited")] == [429]
+    assert [e["status"] for e in MockOpenAI(mock_openai_server, f"{SESSION}-rate_limited").journal()] == [429]
     broken = results["stream_error"]
     # LiteLLM turns the in-band error after some chunks into its MidStreamFallbackError
     assert broken["class"] == "MidStreamFallbackError" and broken["pieces"] >= 1
     assert "The server had an error while processing your request" in broken["message"]
-    (entry,) = journal(mock_openai_server, "stream_error")
+    (entry,) = MockOpenAI(mock_openai_server, f"{SESSION}-stream_error").journal()
     assert entry["faults"] == ["error_event"]

@@ -15,7 +15,6 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 import uuid
 from pathlib import Path
 
@@ -25,6 +24,7 @@ import pytest
 import yaml
 from aiohttp import web
 
+from harness.pytest_plugin import MockOpenAI
 from harness.repro.run import run_scenario
 from mockserver.cli import build_parser
 from mockserver.config import MockConfig
@@ -115,16 +115,6 @@ def sdk(base_url: str, session: str, scenario: str | None = None, retries: int =
     )
 
 
-def journal(server: MockServer, session: str, settle: bool = True) -> list[dict]:
-    deadline = time.monotonic() + 2
-    while True:
-        with urllib.request.urlopen(f"{server.url}/_mock/journal?session={session}", timeout=5) as r:
-            entries = json.load(r)
-        if not settle or all(e["ended"] for e in entries) or time.monotonic() > deadline:
-            return entries
-        time.sleep(0.01)
-
-
 def chat_stream(c: openai.OpenAI) -> bytes:
     with c.chat.completions.with_streaming_response.create(
         model="gpt-4o-mini", messages=[{"role": "user", "content": "count"}], stream=True
@@ -167,7 +157,7 @@ def replay(recorded: Path, stem: str, call, retries: int = 0) -> tuple[bytes, li
     session = "replay-" + uuid.uuid4().hex[:8]
     with MockServer(MockConfig(port=0, scenario_paths=[str(recorded)])) as server:
         got = call(sdk(server.base_url, session, scenario=stem, retries=retries))
-        return got, journal(server, session)
+        return got, MockOpenAI(server, session).journal(settle_s=2.0)
 
 
 TRIES = 3  # a replay is deterministic, the load of a shared 2-core machine is not: best of 3
@@ -333,10 +323,12 @@ def test_a_drop_in_proxy_mode_cuts_the_live_stream_and_the_upstream_sees_its_req
     with pytest.raises(openai.APIConnectionError):
         chunks.extend(chat(sdk(proxy.base_url, session, scenario="px-drop-3")))
     assert len(chunks) == 3
-    [mine] = journal(proxy, session)
+    [mine] = MockOpenAI(proxy, session).journal(settle_s=2.0)
     assert mine["ended"] == "dropped" and mine["events_sent"] == 3 and mine["faults"] == ["drop"]
     assert mine["upstream"]["status"] == 200 and mine["upstream"]["ended"] == "cancelled"
-    [theirs] = journal(live_upstream, session)  # the upstream saw its client go, mid-stream
+    [theirs] = MockOpenAI(live_upstream, session).journal(
+        settle_s=2.0
+    )  # the upstream saw its client go, mid-stream
     assert theirs["ended"] == "client_gone" and 3 <= theirs["events_sent"] < 15
 
 
@@ -350,9 +342,9 @@ def test_an_http_error_in_proxy_mode_answers_before_the_upstream_is_called(proxy
     )
     with pytest.raises(openai.RateLimitError):
         c.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}])
-    [mine] = journal(proxy, session)
+    [mine] = MockOpenAI(proxy, session).journal(settle_s=2.0)
     assert mine["status"] == 429 and mine["upstream"] == {"called": False}
-    assert journal(live_upstream, session) == []
+    assert MockOpenAI(live_upstream, session).journal(settle_s=2.0) == []
 
 
 def test_a_request_without_a_scenario_passes_through_untouched(proxy, live_upstream):
@@ -361,7 +353,7 @@ def test_a_request_without_a_scenario_passes_through_untouched(proxy, live_upstr
     through = chat_stream(sdk(proxy.base_url, session))
     frames = direct.count(b"\n\n")
     assert through.count(b"\n\n") == frames and through.endswith(b"data: [DONE]\n\n")
-    [mine] = journal(proxy, session)
+    [mine] = MockOpenAI(proxy, session).journal(settle_s=2.0)
     assert mine["faults"] == [] and mine["ended"] == "complete"
     assert mine["upstream"]["frames"] == mine["events_sent"] == frames
 
@@ -369,7 +361,7 @@ def test_a_request_without_a_scenario_passes_through_untouched(proxy, live_upstr
 def test_faults_on_the_live_stream_stall_and_duplicate_as_on_the_mock(proxy):
     session = "px-" + uuid.uuid4().hex[:8]
     chunks = list(chat(sdk(proxy.base_url, session, scenario="px-stall-slow")))
-    [mine] = journal(proxy, session)
+    [mine] = MockOpenAI(proxy, session).journal(settle_s=2.0)
     assert mine["faults"] == ["duplicate", "stall"] and mine["ended"] == "stalled"
     assert mine["events_sent"] == mine["upstream"]["frames"] + 1  # one event twice
     assert chunks[1].model_dump() == chunks[2].model_dump()
@@ -385,7 +377,7 @@ def test_an_unreachable_upstream_is_a_502_and_the_journal_says_the_upstream_fail
         c = sdk(proxy.base_url, session)
         with pytest.raises(openai.InternalServerError) as err:
             c.models.list()
-        [entry] = journal(proxy, session)
+        [entry] = MockOpenAI(proxy, session).journal(settle_s=2.0)
     assert err.value.status_code == 502 and "upstream" in err.value.message
     assert (
         entry["status"] == 502 and entry["upstream"]["ended"] == "unreachable" and entry["upstream"]["error"]
@@ -418,7 +410,7 @@ def test_a_client_that_goes_away_cancels_the_upstream_request_and_nothing_is_rec
     stream = chat(sdk(recorder.url + "/v1", session, scenario="up-chat-long"))
     next(stream), next(stream)
     stream.close()
-    [theirs] = journal(upstream, session)
+    [theirs] = MockOpenAI(upstream, session).journal(settle_s=2.0)
     assert theirs["ended"] == "client_gone" and theirs["events_sent"] < 16
     assert not (recorded / f"{session}.yaml").exists()
 
@@ -428,8 +420,8 @@ def test_in_proxy_mode_a_client_that_goes_away_cancels_the_upstream_request(prox
     stream = chat(sdk(proxy.base_url, session, scenario="px-stall-slow"))
     next(stream)
     stream.close()
-    [mine] = journal(proxy, session)
-    [theirs] = journal(live_upstream, session)
+    [mine] = MockOpenAI(proxy, session).journal(settle_s=2.0)
+    [theirs] = MockOpenAI(live_upstream, session).journal(settle_s=2.0)
     assert mine["ended"] == "client_gone" and mine["upstream"]["ended"] == "cancelled"
     assert theirs["ended"] == "client_gone" and theirs["events_sent"] < 16
     assert KEY not in json.dumps(mine)  # the key reaches no journal
@@ -440,7 +432,7 @@ def test_in_proxy_mode_a_json_answer_gets_the_faults_once_it_came(proxy):
     c = sdk(proxy.base_url, session, scenario="px-body-slow")
     answer = c.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}])
     assert answer.choices[0].message.content
-    [mine] = journal(proxy, session)
+    [mine] = MockOpenAI(proxy, session).journal(settle_s=2.0)
     assert mine["faults"] == ["slow"] and mine["first_byte_ms"] >= 80 and mine["upstream"]["status"] == 200
 
 
@@ -484,7 +476,7 @@ def test_in_proxy_mode_a_drop_after_ms_cuts_the_live_stream_on_time(proxy):
     session = "px-" + uuid.uuid4().hex[:8]
     with pytest.raises(openai.APIConnectionError):
         list(chat(sdk(proxy.base_url, session, scenario="px-drop-70ms")))
-    [mine] = journal(proxy, session)
+    [mine] = MockOpenAI(proxy, session).journal(settle_s=2.0)
     assert mine["ended"] == "dropped" and 2 <= mine["events_sent"] <= 5
     assert mine["emit_ms"][-1] <= 70 and mine["upstream"]["ended"] == "cancelled"
 
@@ -575,7 +567,7 @@ def test_each_event_fault_on_a_live_stream(fast_proxy):
             data = chat_stream(c)
         except httpx2.RemoteProtocolError:
             data = b""
-        [entry] = journal(fast_proxy, session)
+        [entry] = MockOpenAI(fast_proxy, session).journal(settle_s=2.0)
         return data, entry
 
     plain, entry = run(None)
@@ -637,7 +629,7 @@ def test_in_proxy_mode_the_upstreams_own_error_reaches_the_client_as_it_came(pro
         chat_model = sdk(proxy.base_url, session, scenario="px-drop-3").chat.completions
         chat_model.create(model="no-such-model", messages=[{"role": "user", "content": "hi"}], stream=True)
     assert exc.value.code == "model_not_found"
-    [mine] = journal(proxy, session)
+    [mine] = MockOpenAI(proxy, session).journal(settle_s=2.0)
     assert mine["status"] == 404 and mine["ended"] == "complete"
     assert mine["upstream"]["status"] == 404
 
@@ -722,7 +714,7 @@ def test_an_upstream_that_does_not_speak_http_is_a_502_in_proxy_mode(tmp_path):
             )
             assert r.status_code == 502 and r.json()["error"]["code"] == "upstream_unreachable"
             assert "QSECRET2222" not in r.text
-            [entry] = journal(proxy, "g")
+            [entry] = MockOpenAI(proxy, "g").journal(settle_s=2.0)
             assert entry["upstream"]["ended"] == "unreachable"
     finally:
         listener.close()

@@ -5,18 +5,14 @@ file, line and field like every other field (side files included)."""
 from __future__ import annotations
 
 import json
-import urllib.request
-import uuid
 from pathlib import Path
 
 import httpx2
 import openai
 import pytest
 
-from mockserver.config import MockConfig
 from mockserver.scenario.cli_commands import validate
 from mockserver.scenario.schema import ScenarioError, parse_file
-from mockserver.web_runner import MockServer
 
 FRAMES = [
     (5.0, 'data: {"id":"c1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"role":"assistant","content":""}}]}\n\n'),
@@ -71,26 +67,13 @@ def write_scenarios(root: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def mock(tmp_path_factory):
-    root = write_scenarios(tmp_path_factory.mktemp("replays"))
-    with MockServer(MockConfig(port=0, scenario_paths=[str(root)])) as server:
-        server.root = root
-        yield server
+def replays(tmp_path_factory) -> Path:
+    return write_scenarios(tmp_path_factory.mktemp("replays"))
 
 
-def client(mock: MockServer, scenario: str, session: str, retries: int = 0) -> openai.OpenAI:
-    return openai.OpenAI(
-        base_url=mock.base_url,
-        api_key="sk-test",
-        max_retries=retries,
-        timeout=10,
-        default_headers={"X-Mock-Session": session, "X-Mock-Scenario": scenario},
-    )
-
-
-def journal(mock: MockServer, session: str) -> list[dict]:
-    with urllib.request.urlopen(f"{mock.url}/_mock/journal?session={session}", timeout=5) as r:
-        return json.load(r)
+@pytest.fixture(scope="module")
+def mock_openai_server(replays, mock_openai_server_factory):
+    return mock_openai_server_factory(scenario_paths=[str(replays)], time_scale=1.0)
 
 
 def stream_bytes(c: openai.OpenAI, model: str = "my-llama") -> tuple[bytes, dict]:
@@ -100,12 +83,12 @@ def stream_bytes(c: openai.OpenAI, model: str = "my-llama") -> tuple[bytes, dict
         return b"".join(resp.iter_bytes()), dict(resp.headers)
 
 
-def test_a_replay_plays_every_frame_byte_for_byte_with_its_delay(mock):
+def test_a_replay_plays_every_frame_byte_for_byte_with_its_delay(mock_openai):
     misses = []
     for _ in range(3):  # deterministic, unlike the load of a shared machine: best of 3
-        session = uuid.uuid4().hex
-        data, headers = stream_bytes(client(mock, "replayed-chat", session))
-        [entry] = journal(mock, session)
+        mock_openai.reset()
+        data, headers = stream_bytes(mock_openai.client("replayed-chat", max_retries=0))
+        [entry] = mock_openai.journal()
         assert data == RAW
         assert headers["x-request-id"] == "req_recorded1" and headers["openai-processing-ms"] == "7"
         assert entry["model"] == "my-llama" and entry["status"] == 200 and entry["ended"] == "complete"
@@ -118,8 +101,8 @@ def test_a_replay_plays_every_frame_byte_for_byte_with_its_delay(mock):
     assert types == ["chat.completion.chunk", "comment", *["chat.completion.chunk"] * 3, "done"]
 
 
-def test_the_sdk_reads_a_replay_as_its_own_stream(mock):
-    c = client(mock, "replayed-chat", uuid.uuid4().hex)
+def test_the_sdk_reads_a_replay_as_its_own_stream(mock_openai):
+    c = mock_openai.client("replayed-chat", max_retries=0)
     stream = c.chat.completions.create(
         model="my-llama", messages=[{"role": "user", "content": "hi"}], stream=True
     )
@@ -127,23 +110,21 @@ def test_the_sdk_reads_a_replay_as_its_own_stream(mock):
     assert text == "Hello"
 
 
-def test_a_fault_applies_on_top_of_a_replay(mock):
-    session = uuid.uuid4().hex
+def test_a_fault_applies_on_top_of_a_replay(mock_openai):
     with pytest.raises(openai.APIError):
         list(
-            client(mock, "replayed-chat-dropped", session).chat.completions.create(
+            mock_openai.client("replayed-chat-dropped", max_retries=0).chat.completions.create(
                 model="gpt-4o", messages=[{"role": "user", "content": "hi"}], stream=True
             )
         )
-    [entry] = journal(mock, session)
+    [entry] = mock_openai.journal()
     assert entry["ended"] == "dropped" and entry["faults"] == ["drop"]
     assert entry["events_sent"] == 3
 
 
-def test_a_recorded_ending_is_played_and_frames_come_from_the_side_file(mock):
-    session = uuid.uuid4().hex
+def test_a_recorded_ending_is_played_and_frames_come_from_the_side_file(mock_openai):
     got = []
-    c = client(mock, "replayed-side", session)
+    c = mock_openai.client("replayed-side", max_retries=0)
     with (
         pytest.raises(httpx2.RemoteProtocolError),  # the connection goes without the chunked end
         c.chat.completions.with_streaming_response.create(
@@ -152,19 +133,18 @@ def test_a_recorded_ending_is_played_and_frames_come_from_the_side_file(mock):
     ):
         got.extend(resp.iter_bytes())
     assert b"".join(got) == RAW
-    assert journal(mock, session)[0]["ended"] == "dropped"
+    assert mock_openai.journal()[0]["ended"] == "dropped"
 
 
-def test_steps_replay_in_order_a_429_then_the_recorded_body_byte_for_byte(mock):
-    session = uuid.uuid4().hex
-    c = client(mock, "replayed-429-then-body", session, retries=1)
+def test_steps_replay_in_order_a_429_then_the_recorded_body_byte_for_byte(mock_openai, replays):
+    c = mock_openai.client("replayed-429-then-body", max_retries=1)
     raw = c.chat.completions.with_raw_response.create(
         model="my-llama", messages=[{"role": "user", "content": "hi"}]
     )
     assert raw.http_request.headers["x-stainless-retry-count"] == "1"
-    assert raw.content == (mock.root / "replayed-429-then-body.body").read_bytes()
+    assert raw.content == (replays / "replayed-429-then-body.body").read_bytes()
     assert raw.parse().choices[0].message.content == "from the side file"
-    assert [e["status"] for e in journal(mock, session)] == [429, 200]
+    assert [e["status"] for e in mock_openai.journal()] == [429, 200]
 
 
 def test_replay_problems_name_file_line_and_field(tmp_path):
@@ -206,14 +186,14 @@ def test_replay_problems_name_file_line_and_field(tmp_path):
     assert validate([str(bad)]) == 1
 
 
-def test_the_published_json_schema_accepts_a_replay_and_refuses_a_broken_one(mock):
+def test_the_published_json_schema_accepts_a_replay_and_refuses_a_broken_one(replays):
     import jsonschema
     import yaml
 
     from mockserver.scenario.json_schema import scenario_schema
 
     validator = jsonschema.Draft202012Validator(scenario_schema())
-    for path in sorted(mock.root.glob("*.yaml")):
+    for path in sorted(replays.glob("*.yaml")):
         assert not list(validator.iter_errors(yaml.safe_load(path.read_text()))), path
     both = {"description": "x", "response": {"replay": {"body": "a", "events": []}}}
     bad_frame = {"description": "x", "response": {"replay": {"events": [{"delay_ms": -1, "raw": "x"}]}}}
