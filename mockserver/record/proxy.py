@@ -58,6 +58,7 @@ class Recording:
     exchanges: list[Exchange] = field(default_factory=list)
     done: set[int] = field(default_factory=set)  # ids of the exchanges that ended
     claimed: bool = False  # its file name is this recorder's (another may write the same folder)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # one write of its file at a time
 
 
 def _retry_count(request: web.Request) -> int:
@@ -111,8 +112,9 @@ class Recorder:
             self._sessions.move_to_end(same)
         return found
 
-    def save(self, recording: Recording) -> Path:
-        finished = [ex for ex in recording.exchanges if id(ex) in recording.done]
+    def save(self, recording: Recording, finished: list[Exchange]) -> Path:
+        """Write the recording's ``finished`` exchanges (on a worker thread: files are written
+        and parsed back off the event loop, so other streams through the relay never wait)."""
         while not recording.claimed:  # created exclusively: two recorders never share a file
             self.out.mkdir(parents=True, exist_ok=True)
             try:
@@ -176,19 +178,23 @@ async def relay(request: web.Request) -> web.StreamResponse:
                 aiohttp.ClientOSError,
             ) as exc:
                 how = "reset" if is_reset(exc) else "dropped"
-                _finish(recorder, recording, ex, how)
+                await asyncio.shield(_finish(recorder, recording, ex, how))
                 close_transport(request, reset=how == "reset")  # the client sees the same cut
                 return resp
             # written before the stream's end goes out: a client that has its last byte finds it
-            _finish(recorder, recording, ex, "complete")
+            # shielded: a client that leaves once it has its bytes does not unmake the recording
+            await asyncio.shield(_finish(recorder, recording, ex, "complete"))
             await resp.write_eof()
             return resp
     except (asyncio.CancelledError, ConnectionResetError) as exc:
         # the client went away: leaving the ``async with`` closed the upstream request
-        recording.exchanges.remove(ex)
-        log.info(
-            "%s %s: the client went away; the upstream request was cancelled", request.method, request.path
-        )
+        if id(ex) not in recording.done:  # before its answer was whole (else it is being recorded)
+            recording.exchanges.remove(ex)
+            log.info(
+                "%s %s: the client went away; the upstream request was cancelled",
+                request.method,
+                request.path,
+            )
         if isinstance(exc, asyncio.CancelledError) or resp is None:
             raise
         return resp
@@ -201,13 +207,15 @@ async def relay(request: web.Request) -> web.StreamResponse:
         return _upstream_failed(recorder, exc)
 
 
-def _finish(recorder: Recorder, recording: Recording, ex: Exchange, how: str) -> None:
+async def _finish(recorder: Recorder, recording: Recording, ex: Exchange, how: str) -> None:
     """Record the exchange; one that cannot be kept (an answer no scenario can hold, a disk that
     refuses) is left out with a warning, and the client's answer goes on untouched."""
     ex.ended(how, Clock.monotonic())
     recording.done.add(id(ex))
     try:
-        path = recorder.save(recording)
+        async with recording.lock:
+            finished = [e for e in recording.exchanges if id(e) in recording.done]
+            path = await asyncio.get_running_loop().run_in_executor(None, recorder.save, recording, finished)
     except (ScenarioError, OSError, ValueError) as exc:
         recording.done.discard(id(ex))
         recording.exchanges.remove(ex)
