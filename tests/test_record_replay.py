@@ -742,3 +742,20 @@ def test_record_refuses_an_out_that_is_a_file(tmp_path):
         done.returncode == 2
         and done.stderr.strip() == f"mockopenai record: --out {out}: is a file, not a folder"
     )
+
+
+def test_a_client_that_has_a_whole_json_answer_finds_its_recording(upstream, tmp_path):
+    """No polling: the last bytes of a body of known length wait for the file."""
+    app = create_record_app(Recorder(UpstreamURL(upstream.base_url), tmp_path))
+    with ThreadedServer(app, "127.0.0.1", 0) as relay:
+        c = openai.OpenAI(
+            base_url=relay.url + "/v1",
+            api_key=KEY,
+            max_retries=0,
+            default_headers={"X-Mock-Session": "at-once"},
+        )
+        for n in range(1, 4):
+            c.models.retrieve("gpt-4o")
+            doc = yaml.safe_load((tmp_path / "at-once.yaml").read_text())
+            assert len(doc.get("attempts") or [doc]) == n  # this call's exchange is in it already
+        c.close()

@@ -167,10 +167,17 @@ async def relay(request: web.Request) -> web.StreamResponse:
             if up.content_length is not None and "content-encoding" not in up.headers:
                 resp.content_length = up.content_length
             await resp.prepare(request)
+            length, sent, held = resp.content_length, 0, b""
             try:
                 async for chunk in up.content.iter_any():
                     now = Clock.monotonic()
-                    await resp.write(chunk)  # the client first: recording adds no latency
+                    if length is not None and sent + len(chunk) >= length:
+                        # a body of known length: its last bytes wait for the file, so a client
+                        # that has the whole answer finds its recording (a stream's end, below)
+                        held = chunk
+                    else:
+                        await resp.write(chunk)  # the client first: recording adds no latency
+                    sent += len(chunk)
                     ex.got(chunk, now)
             except (
                 aiohttp.ClientPayloadError,
@@ -178,12 +185,16 @@ async def relay(request: web.Request) -> web.StreamResponse:
                 aiohttp.ClientOSError,
             ) as exc:
                 how = "reset" if is_reset(exc) else "dropped"
+                if held:
+                    await resp.write(held)
                 await asyncio.shield(_finish(recorder, recording, ex, how))
                 close_transport(request, reset=how == "reset")  # the client sees the same cut
                 return resp
             # written before the stream's end goes out: a client that has its last byte finds it
             # shielded: a client that leaves once it has its bytes does not unmake the recording
             await asyncio.shield(_finish(recorder, recording, ex, "complete"))
+            if held:
+                await resp.write(held)
             await resp.write_eof()
             return resp
     except (asyncio.CancelledError, ConnectionResetError) as exc:
