@@ -237,9 +237,12 @@ def test_a_429_then_success_is_recorded_as_a_user_would_write_it_and_replays_as_
 
 def test_no_key_reaches_any_written_file(recorder, recorded):
     # an upstream that echoes the key (OpenAI masks it in its 401 message) is redacted too
-    sdk(recorder.url + "/v1", "rec-key-check", scenario="up-chat-timed").chat.completions.create(
-        model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}], stream=True
-    ).close()
+    list(
+        sdk(recorder.url + "/v1", "rec-key-check", scenario="up-chat-timed").chat.completions.create(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}], stream=True
+        )
+    )
+    wait_recorded(recorded / "rec-key-check.yaml")  # its own recording, whatever ran before it
     files = [p for p in recorded.iterdir() if p.is_file()]
     assert files
     for path in files:
