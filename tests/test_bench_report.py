@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from harness.bench.report import derived, machine_info, render_markdown, summary_lines, verdicts
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -205,6 +207,7 @@ def test_each_skipped_comparison_is_one_printed_line_and_a_line_of_the_report():
     assert "- LiteLLM proxy side by side: LiteLLM proxy is not installed" in text
 
 
+@pytest.mark.end_to_end  # seconds of real streams through every side: its own .ci/run step
 def test_a_quick_bench_run_measures_all_four(tmp_path):
     out = tmp_path / "BENCHMARKS.md"
     proc = subprocess.run(

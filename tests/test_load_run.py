@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from harness.cli import main
 
 TINY_TARGETS = """
@@ -31,6 +33,7 @@ def tiny_targets(tmp_path) -> str:
     return str(path)
 
 
+@pytest.mark.end_to_end  # a Locust master and two workers: its own .ci/run step
 def test_distributed_run_has_a_master_and_two_workers_on_loopback(capsys, tmp_path):
     code, printed, doc = run_load(
         capsys,
@@ -94,7 +97,7 @@ def test_gateway_under_the_2pct_brownout_streams_with_the_scenario_ttft(capsys, 
 
 def test_harsh_scenario_misses_the_targets_and_says_which(capsys, tmp_path):
     code, printed, doc = run_load(
-        capsys, tmp_path, "--scenario", "load-harsh", "-u", "8", "-r", "8", "-t", "3s"
+        capsys, tmp_path, "--scenario", "load-harsh", "-u", "8", "-r", "8", "-t", "2s"
     )
     assert code == 1
     assert doc["passed"] is False

@@ -79,6 +79,7 @@ def test_a_mock_of_the_modules_own_settings_keeps_the_handle_and_the_journal(
         handle.client("chat-stream-drops-typo", api_key="sk-good", max_retries=0).models.list()
 
 
+@pytest.mark.user_project  # a pytest of its own, in a project's folder: the user-project CI step
 def test_scenarios_in_the_folder_pytest_runs_from_are_found_below_someone_elses_ini(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ):
