@@ -11,14 +11,17 @@ from __future__ import annotations
 import base64
 import errno
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
+import aiohttp
 import orjson
 from aiohttp import web
 
 from . import endpoints as E
+from . import errors
 
 # hop-by-hop headers (RFC 9110 7.6.1) and those the relay's HTTP client writes itself
 HOP_BY_HOP = frozenset(
@@ -191,3 +194,35 @@ _QUERY = re.compile(r"(https?://[^\s'\"?]+)\?[^\s'\"]*")
 def without_queries(text: str) -> str:
     """``text`` (an error message) with the query strings of its URLs cut: one may hold a key."""
     return _QUERY.sub(r"\1?…", text)
+
+
+# --- what both relays share on the wire ----------------------------------------------------------
+
+CLIENT_HEADERS_ONLY = ("Accept", "Accept-Encoding", "User-Agent", "Content-Type")  # none of aiohttp's own
+# the upstream's answer stopped short: how a relay tells a cut (FIN or RST) from a failure to connect
+CUT = (aiohttp.ClientPayloadError, aiohttp.ServerDisconnectedError, aiohttp.ClientOSError)
+
+
+def upstream_client() -> aiohttp.ClientSession:
+    """The pooled session a relay reaches its upstream with: the client's headers only (aiohttp
+    adds none of its own), no overall timeout (a stream may last), unbounded connections."""
+    return aiohttp.ClientSession(
+        auto_decompress=True,
+        skip_auto_headers=CLIENT_HEADERS_ONLY,
+        timeout=aiohttp.ClientTimeout(total=None, sock_connect=30),
+        connector=aiohttp.TCPConnector(limit=0),
+    )
+
+
+def bad_gateway(
+    exc: BaseException, upstream: str | None = None, secrets: Iterable[bytes] = ()
+) -> tuple[str, web.Response]:
+    """Why the upstream failed (no query string, no secret in it) and the 502 a relay answers."""
+    reason = without_queries(str(exc) or type(exc).__name__)  # a query may hold an api-key
+    for secret in secrets:
+        reason = reason.replace(secret.decode(errors="replace"), "[REDACTED]")
+    which = f"the upstream {upstream}" if upstream else "the upstream"
+    body = errors.error_body(
+        f"Bad gateway: {which} could not be reached ({reason}).", "server_error", None, "upstream_unreachable"
+    )
+    return reason, web.json_response(body, status=502)

@@ -30,7 +30,6 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from . import errors
 from . import live_faults as L
 from .api import chat, responses
 from .app_keys import CTX, DELIVERY, ENGINE, STATE
@@ -43,13 +42,15 @@ from .replay import frame_event
 from .reply import COMPLETE, DROPPED, GENERIC, RESET, Reply, Vocabulary
 from .scenario.engine import Step
 from .upstream import (
+    CUT,
     UpstreamURL,
     api_path,
+    bad_gateway,
     forwarded_headers,
     is_reset,
     request_facts,
     returned_headers,
-    without_queries,
+    upstream_client,
 )
 from .web_handling import plan
 
@@ -58,7 +59,6 @@ URL_KEY = "upstream_url"
 # the mock's own headers, which select and pace the mock: they stop here
 CONSUMED = frozenset(("x-mock-scenario", "x-mock-time-scale"))
 VOCABULARIES: dict[str, Vocabulary] = {CHAT_COMPLETIONS: chat.VOCABULARY, RESPONSES: responses.VOCABULARY}
-CLIENT_HEADERS_ONLY = ("Accept", "Accept-Encoding", "User-Agent", "Content-Type")
 
 
 def add_upstream_routes(app: web.Application, base: str) -> None:
@@ -66,12 +66,7 @@ def add_upstream_routes(app: web.Application, base: str) -> None:
     app[STATE][URL_KEY] = UpstreamURL(base)
 
     async def open_client(app: web.Application) -> None:
-        app[STATE][CLIENT_KEY] = aiohttp.ClientSession(
-            auto_decompress=True,
-            skip_auto_headers=CLIENT_HEADERS_ONLY,
-            timeout=aiohttp.ClientTimeout(total=None, sock_connect=30),
-            connector=aiohttp.TCPConnector(limit=0),
-        )
+        app[STATE][CLIENT_KEY] = upstream_client()
 
     async def close_client(app: web.Application) -> None:
         client = app[STATE].get(CLIENT_KEY)
@@ -86,16 +81,10 @@ def add_upstream_routes(app: web.Application, base: str) -> None:
 
 
 def _upstream_failed(ctx: RequestContext, url: str, exc: BaseException) -> web.Response:
-    reason = without_queries(str(exc) or type(exc).__name__)  # a query may hold an api-key
+    reason, response = bad_gateway(exc)
     ctx.entry.upstream = {"url": url, "ended": "unreachable", "error": reason}
     ctx.entry.status, ctx.entry.ended = 502, COMPLETE
-    body = errors.error_body(
-        f"Bad gateway: the upstream could not be reached ({reason}).",
-        "server_error",
-        None,
-        "upstream_unreachable",
-    )
-    return web.json_response(body, status=502)
+    return response
 
 
 async def handle(request: web.Request) -> web.StreamResponse:
@@ -172,7 +161,7 @@ async def _frames(up: aiohttp.ClientResponse, side: dict[str, Any]) -> L.Source:
             splitter.feed(chunk, Clock.monotonic())
             for ev in take():
                 yield ev
-    except (aiohttp.ClientPayloadError, aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
+    except CUT as exc:
         splitter.close(Clock.monotonic())
         for ev in take():
             yield ev
@@ -268,7 +257,7 @@ async def _body_with_faults(
 ) -> web.StreamResponse:
     try:
         data = await up.read()
-    except (aiohttp.ClientPayloadError, aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
+    except CUT as exc:
         # cut before the body was whole: nothing for the faults to work on; the client is cut too
         how = RESET if is_reset(exc) else DROPPED
         side["ended"] = ctx.entry.ended = how
@@ -314,7 +303,7 @@ async def _pass_through(
                         side["frame_types"].append(ev.type)
                         record_event(entry, now_ms, ev.content, ev.type)
                     splitter.frames = []
-        except (aiohttp.ClientPayloadError, aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
+        except CUT as exc:
             how = RESET if is_reset(exc) else DROPPED
             side["ended"] = entry.ended = how
             close_transport(request, reset=how == RESET)

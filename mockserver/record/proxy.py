@@ -30,17 +30,19 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
-from .. import errors
 from ..clock import Clock
 from ..delivery import close_transport
 from ..scenario.schema import ScenarioError
 from ..upstream import (
+    CUT,
     UpstreamURL,
+    bad_gateway,
     forwarded_headers,
     is_reset,
     request_facts,
     returned_headers,
     secrets_of,
+    upstream_client,
     url_secrets,
     without_queries,
 )
@@ -49,7 +51,6 @@ from .scenario_file import Redactor, write
 
 log = logging.getLogger("mockopenai.record")
 MAX_SESSIONS = 10_000  # sessions remembered; the least recently used one is forgotten first
-CLIENT_HEADERS_ONLY = ("Accept", "Accept-Encoding", "User-Agent", "Content-Type")  # none of aiohttp's own
 
 
 @dataclass(slots=True)
@@ -128,19 +129,6 @@ class Recorder:
 RECORDER = web.AppKey("recorder", Recorder)
 
 
-def _upstream_failed(recorder: Recorder, exc: BaseException) -> web.Response:
-    reason = without_queries(str(exc) or type(exc).__name__)
-    for secret in recorder.redactor.secrets:
-        reason = reason.replace(secret.decode(errors="replace"), "[REDACTED]")
-    body = errors.error_body(
-        f"Bad gateway: the upstream {recorder.upstream} could not be reached ({reason}).",
-        "server_error",
-        None,
-        "upstream_unreachable",
-    )
-    return web.json_response(body, status=502)
-
-
 async def relay(request: web.Request) -> web.StreamResponse:
     recorder = request.app[RECORDER]
     assert recorder.client is not None
@@ -179,11 +167,7 @@ async def relay(request: web.Request) -> web.StreamResponse:
                         await resp.write(chunk)  # the client first: recording adds no latency
                     sent += len(chunk)
                     ex.got(chunk, now)
-            except (
-                aiohttp.ClientPayloadError,
-                aiohttp.ServerDisconnectedError,
-                aiohttp.ClientOSError,
-            ) as exc:
+            except CUT as exc:
                 how = "reset" if is_reset(exc) else "dropped"
                 if held:
                     await resp.write(held)
@@ -215,7 +199,7 @@ async def relay(request: web.Request) -> web.StreamResponse:
         if resp is not None:  # it failed after its status line: cut the client the same way
             close_transport(request, reset=False)
             return resp
-        return _upstream_failed(recorder, exc)
+        return bad_gateway(exc, str(recorder.upstream), recorder.redactor.secrets)[1]
 
 
 async def _finish(recorder: Recorder, recording: Recording, ex: Exchange, how: str) -> None:
@@ -250,12 +234,7 @@ async def _finish(recorder: Recorder, recording: Recording, ex: Exchange, how: s
 
 
 async def _open_client(app: web.Application) -> None:
-    app[RECORDER].client = aiohttp.ClientSession(
-        auto_decompress=True,
-        skip_auto_headers=CLIENT_HEADERS_ONLY,
-        timeout=aiohttp.ClientTimeout(total=None, sock_connect=30),
-        connector=aiohttp.TCPConnector(limit=0),
-    )
+    app[RECORDER].client = upstream_client()
 
 
 async def _close_client(app: web.Application) -> None:
